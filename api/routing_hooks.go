@@ -1,0 +1,133 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v5"
+
+	"github.com/switchboard-chat/switchboard/api/chat"
+	"github.com/switchboard-chat/switchboard/api/realtime"
+	"github.com/switchboard-chat/switchboard/api/routing"
+)
+
+// RoutingNotify is the engine's Notify: publish what it changed.
+func (s *Server) RoutingNotify(ctx context.Context, conv *chat.Conversation, msg *chat.Message) {
+	s.applyChange(ctx, conv, msg)
+}
+
+// PublishQueue tells every queued visitor of a workspace their place in line.
+func (s *Server) PublishQueue(ctx context.Context, workspaceID int64) {
+	if s.cfg.Routing == nil {
+		return
+	}
+	positions, err := s.cfg.Routing.Positions(ctx, workspaceID)
+	if err != nil {
+		s.log.Warn("queue positions", "err", err)
+		return
+	}
+	if len(positions) > 200 {
+		positions = positions[:200] // the rest hear at their next reconnect
+	}
+	for _, p := range positions {
+		conv, err := s.store.Conversation(ctx, workspaceID, p.ConversationID)
+		if err != nil {
+			continue
+		}
+		s.publish(ctx, visitorTopic(conv.VisitorID), &realtime.Event{Kind: "queue",
+			Frame: mustJSON(map[string]any{"type": "queue", "conversation_id": p.ConversationID,
+				"position": p.Position, "estimated_wait_seconds": p.EstimatedWait})})
+	}
+}
+
+// newConversation routes a conversation a visitor just started: team rules
+// first, then a drain so an agent gets it at once.
+func (s *Server) newConversation(ctx context.Context, conv *chat.Conversation) {
+	if s.cfg.Routing == nil {
+		return
+	}
+	if _, err := s.cfg.Routing.Route(ctx, conv); err != nil {
+		s.log.Warn("routing rules", "conversation", conv.ID, "err", err)
+	}
+	s.cfg.Routing.Trigger(conv.WorkspaceID)
+}
+
+// capacityChanged asks routing to drain a workspace's queue: an agent came
+// online, a conversation closed, capacity was raised.
+func (s *Server) capacityChanged(workspaceID int64) {
+	if s.cfg.Routing != nil {
+		s.cfg.Routing.Trigger(workspaceID)
+	}
+}
+
+// heartbeat keeps a connection's presence alive.
+func (s *Server) heartbeat(ctx context.Context, c *wsConn) {
+	if s.cfg.Presence == nil {
+		return
+	}
+	kind, ws, id := c.presenceKey()
+	if err := s.cfg.Presence.Heartbeat(ctx, kind, ws, id, c.id); err != nil {
+		s.log.Warn("presence heartbeat", "err", err)
+	}
+}
+
+func (s *Server) leave(c *wsConn) {
+	if s.cfg.Presence == nil {
+		return
+	}
+	kind, ws, id := c.presenceKey()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_ = s.cfg.Presence.Leave(ctx, kind, ws, id, c.id)
+}
+
+func (c *wsConn) presenceKey() (string, int64, int64) {
+	if c.actor.isAgent() {
+		return "agent", c.actor.agent.WorkspaceID, c.actor.agent.ID
+	}
+	return "visitor", c.actor.visitor.WorkspaceID, c.actor.visitor.ID
+}
+
+// effectiveStatus shows an agent as offline when none of their connections
+// is alive, whatever status they chose.
+func (s *Server) effectiveStatus(ctx context.Context, agents []*chat.Agent) {
+	if s.cfg.Presence == nil || len(agents) == 0 {
+		return
+	}
+	seen, err := s.cfg.Presence.Seen(ctx, "agent", agents[0].WorkspaceID)
+	if err != nil {
+		return
+	}
+	for _, a := range agents {
+		if _, ok := seen[a.ID]; !ok {
+			a.Status = chat.StatusOffline
+		}
+	}
+}
+
+func (s *Server) widgetQueue(c *echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	v := currentVisitor(c)
+	conv, err := s.conversationFor(ctx, actor{visitor: v}, id)
+	if err != nil {
+		return err
+	}
+	out := routing.QueuePosition{ConversationID: conv.ID}
+	if s.cfg.Routing != nil && conv.AssigneeID == nil && conv.Status == chat.ConvOpen {
+		positions, err := s.cfg.Routing.Positions(ctx, conv.WorkspaceID)
+		if err != nil {
+			return err
+		}
+		for _, p := range positions {
+			if p.ConversationID == conv.ID {
+				out = p
+			}
+		}
+	}
+	return c.JSON(http.StatusOK, out)
+}

@@ -1,0 +1,74 @@
+package workers
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/switchboard-chat/switchboard/api/chat"
+)
+
+// HousekeepingStore is what the periodic chores need.
+type HousekeepingStore interface {
+	WakeSnoozed(ctx context.Context, now time.Time) ([]*chat.Conversation, []*chat.Message, error)
+	AutoClose(ctx context.Context, now time.Time) ([]*chat.Conversation, []*chat.Message, error)
+	PurgeExpired(ctx context.Context, now time.Time) (int, []string, error)
+}
+
+// BlobDeleter removes attachment bytes.
+type BlobDeleter interface {
+	Delete(ctx context.Context, key string) error
+}
+
+// Housekeeper runs the scheduled chores: snooze wake-ups, auto-close of
+// inactive conversations (with a system message), and the retention purge.
+// Every chore is idempotent, so each worker process may run it; the
+// database decides (a conversation already woken or closed is left alone).
+// First-response SLA reassignment runs in the routing engine's sweep.
+type Housekeeper struct {
+	Store  HousekeepingStore
+	Blobs  BlobDeleter
+	Notify func(ctx context.Context, conv *chat.Conversation, msg *chat.Message) // publish changes live; may be nil
+	Log    *slog.Logger
+}
+
+// RunOnce does every chore once.
+func (h *Housekeeper) RunOnce(ctx context.Context, now time.Time) error {
+	for _, chore := range []func(context.Context, time.Time) ([]*chat.Conversation, []*chat.Message, error){h.Store.WakeSnoozed, h.Store.AutoClose} {
+		convs, msgs, err := chore(ctx, now)
+		for i := range convs {
+			if h.Notify != nil && msgs[i] != nil {
+				h.Notify(ctx, convs[i], msgs[i])
+			}
+		}
+		if err != nil {
+			return err
+		}
+	}
+	purged, keys, err := h.Store.PurgeExpired(ctx, now)
+	for _, k := range keys {
+		if derr := h.Blobs.Delete(ctx, k); derr != nil {
+			h.Log.Warn("purge attachment", "key", k, "err", derr)
+		}
+	}
+	if purged > 0 {
+		h.Log.Info("retention purge", "conversations", purged, "attachments", len(keys))
+	}
+	return err
+}
+
+// Run does the chores every interval until ctx ends.
+func (h *Housekeeper) Run(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			if err := h.RunOnce(ctx, now); err != nil && ctx.Err() == nil {
+				h.Log.Warn("housekeeping", "err", err)
+			}
+		}
+	}
+}
