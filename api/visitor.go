@@ -149,10 +149,13 @@ func (s *Server) patchVisitor(c *echo.Context) error {
 	if err := in.validate(); err != nil {
 		return err
 	}
-	v := currentVisitor(c)
-	in.apply(v)
-	v.LastSeenAt = time.Now()
-	if err := s.store.UpdateVisitor(c.Request().Context(), v); err != nil {
+	cur := currentVisitor(c)
+	v, err := s.store.EditVisitor(c.Request().Context(), cur.WorkspaceID, cur.ID, func(v *chat.Visitor) error {
+		in.apply(v)
+		v.LastSeenAt = time.Now()
+		return nil
+	})
+	if err != nil {
 		return err
 	}
 	s.publishVisitor(c.Request().Context(), v)
@@ -233,17 +236,21 @@ func (s *Server) identify(c *echo.Context) error {
 	}
 	// Fields are applied before the verified flag so verified identities
 	// can set their own name and email.
-	target.Verified = false
-	in.visitorFields.apply(target)
-	target.ExternalID, target.Verified = in.ID, verified
-	target.LastSeenAt = time.Now()
-	if target.ID != v.ID {
-		target.LastPage, target.UserAgent = v.LastPage, v.UserAgent
-	}
-	if err := s.store.UpdateVisitor(ctx, target); err != nil {
+	moved := target.ID != v.ID
+	target, err = s.store.EditVisitor(ctx, target.WorkspaceID, target.ID, func(t *chat.Visitor) error {
+		t.Verified = false
+		in.visitorFields.apply(t)
+		t.ExternalID, t.Verified = in.ID, verified
+		t.LastSeenAt = time.Now()
+		if moved {
+			t.LastPage, t.UserAgent = v.LastPage, v.UserAgent
+		}
+		return nil
+	})
+	if err != nil {
 		return err
 	}
-	if target.ID != v.ID {
+	if moved {
 		var hash string
 		token, hash = NewToken(prefixVisitor)
 		if _, err := s.store.CreateVisitorSession(ctx, target.ID, site.ID, hash, time.Now().Add(visitorLifetime)); err != nil {
@@ -313,16 +320,19 @@ func (s *Server) trackPage(ctx context.Context, v *chat.Visitor, url, title stri
 	if url == "" {
 		return chat.Errorf(chat.EINVALID, "url is required")
 	}
-	v.LastPage = truncate(url, 2048)
-	v.LastSeenAt = time.Now()
-	if err := s.store.UpdateVisitor(ctx, v); err != nil {
+	page := truncate(url, 2048)
+	saved, err := s.store.EditVisitor(ctx, v.WorkspaceID, v.ID, func(v *chat.Visitor) error {
+		v.LastPage, v.LastSeenAt = page, time.Now()
+		return nil
+	})
+	if err != nil {
 		return err
 	}
-	if err := s.store.AddPageView(ctx, v.WorkspaceID, v.ID, v.LastPage, truncate(title, 300)); err != nil {
+	if err := s.store.AddPageView(ctx, v.WorkspaceID, v.ID, saved.LastPage, truncate(title, 300)); err != nil {
 		return err
 	}
 	s.publish(ctx, workspaceTopic(v.WorkspaceID), &realtime.Event{Kind: "visitor.page", Frame: mustJSON(map[string]any{
-		"type": "visitor.page", "visitor_id": v.ID, "url": v.LastPage, "title": truncate(title, 300)})})
+		"type": "visitor.page", "visitor_id": v.ID, "url": saved.LastPage, "title": truncate(title, 300)})})
 	return nil
 }
 

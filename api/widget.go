@@ -100,14 +100,17 @@ func (s *Server) widgetSession(c *echo.Context) error {
 	if in.Token != "" {
 		v, sess, err := s.store.VisitorBySession(ctx, HashToken(in.Token))
 		if err == nil && sess.SiteID == site.ID {
-			v.LastSeenAt, v.UserAgent = time.Now(), ua
-			if in.Page != "" {
-				v.LastPage = in.Page
-			}
-			if in.Locale != "" {
-				v.Locale = in.Locale
-			}
-			if err := s.store.UpdateVisitor(ctx, v); err != nil {
+			v, err = s.store.EditVisitor(ctx, v.WorkspaceID, v.ID, func(v *chat.Visitor) error {
+				v.LastSeenAt, v.UserAgent = time.Now(), ua
+				if in.Page != "" {
+					v.LastPage = in.Page
+				}
+				if in.Locale != "" {
+					v.Locale = in.Locale
+				}
+				return nil
+			})
+			if err != nil {
 				return err
 			}
 			return c.JSON(http.StatusOK, widgetSessionResponse{Token: in.Token, Visitor: v, Site: toPublicSite(site), Availability: avail, ExpiresAt: sess.ExpiresAt})

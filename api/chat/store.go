@@ -64,6 +64,9 @@ type VisitorStore interface {
 	// UpdateVisitor saves name, email, external id, verified, attributes,
 	// last page, user agent, locale and last seen.
 	UpdateVisitor(ctx context.Context, v *Visitor) error
+	// EditVisitor applies edit to the stored visitor and saves it atomically
+	// (read under a row lock, written in the same transaction).
+	EditVisitor(ctx context.Context, workspaceID, visitorID int64, edit func(v *Visitor) error) (*Visitor, error)
 	CreateVisitorSession(ctx context.Context, visitorID, siteID int64, tokenHash string, expires time.Time) (*VisitorSession, error)
 	// VisitorBySession returns the visitor for a token hash (EUNAUTHORIZED when
 	// missing or expired).

@@ -56,8 +56,37 @@ func (db *DB) Visitor(ctx context.Context, workspaceID, visitorID int64) (*chat.
 }
 
 // UpdateVisitor saves the mutable fields of v, found by v.ID within
-// v.WorkspaceID. A zero LastSeenAt leaves the stored one unchanged.
+// v.WorkspaceID. A zero LastSeenAt leaves the stored one unchanged. It
+// overwrites every field; handlers that change a few fields of a visitor
+// other requests may be changing at the same time use EditVisitor.
 func (db *DB) UpdateVisitor(ctx context.Context, v *chat.Visitor) error {
+	return saveVisitor(db.write(ctx), v)
+}
+
+// EditVisitor reads the visitor under a row lock, lets edit change it and
+// saves it in the same transaction, so two requests changing different
+// fields (the page tracker and setAttributes, say) never undo each other.
+func (db *DB) EditVisitor(ctx context.Context, workspaceID, visitorID int64, edit func(v *chat.Visitor) error) (*chat.Visitor, error) {
+	var v *chat.Visitor
+	err := db.tx(ctx, func(tx *gorm.DB) error {
+		var row visitorRow
+		if err := db.forUpdate(tx).Where("id = ? AND workspace_id = ?", visitorID, workspaceID).Take(&row).Error; err != nil {
+			return dbError(err, "find visitor", "visitor")
+		}
+		v = row.chat()
+		if err := edit(v); err != nil {
+			return err
+		}
+		v.ID, v.WorkspaceID = row.ID, row.WorkspaceID
+		return saveVisitor(tx, v)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+func saveVisitor(tx *gorm.DB, v *chat.Visitor) error {
 	if v.Attributes == nil {
 		v.Attributes = map[string]string{}
 	}
@@ -75,7 +104,7 @@ func (db *DB) UpdateVisitor(ctx context.Context, v *chat.Visitor) error {
 		v.LastSeenAt = utc(v.LastSeenAt)
 		fields["last_seen_at"] = v.LastSeenAt
 	}
-	res := db.write(ctx).Model(&visitorRow{}).Where("id = ? AND workspace_id = ?", v.ID, v.WorkspaceID).Updates(fields)
+	res := tx.Model(&visitorRow{}).Where("id = ? AND workspace_id = ?", v.ID, v.WorkspaceID).Updates(fields)
 	if res.Error != nil {
 		return dbError(res.Error, "update visitor", "visitor")
 	} else if res.RowsAffected == 0 {
