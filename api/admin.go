@@ -122,6 +122,8 @@ func validateSettings(st *chat.SiteSettings, maxUpload int64) error {
 		return bad("at most 20 pre-chat fields")
 	case len(st.Proactive) > 20:
 		return bad("at most 20 proactive rules")
+	case st.AutoCloseHours < 0 || st.AutoCloseHours > 24*365:
+		return bad("auto_close_hours must be between 0 (never) and 8760")
 	}
 	if st.Timezone != "" {
 		if err := validTimezone(st.Timezone); err != nil {

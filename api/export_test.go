@@ -514,9 +514,9 @@ func TestTranscriptEmailAttachmentLinks(t *testing.T) {
 	for name, bad := range map[string]string{
 		"altered signature": link[:len(link)-2] + "xx",
 		"another id":        strings.Replace(link, fmt.Sprintf("/attachments/%d?", att.ID), fmt.Sprintf("/attachments/%d?", other), 1),
-		"expired":           fmt.Sprintf("%s%d?%s", base, att.ID, chat.SignAttachmentLink(key, x.ws.ID, att.ID, time.Now().Add(-time.Minute))),
-		"wrong workspace":   fmt.Sprintf("%s%d?%s", base, other, chat.SignAttachmentLink(key, x.ws.ID, other, time.Now().Add(time.Hour))),
-		"wrong key":         fmt.Sprintf("%s%d?%s", base, att.ID, chat.SignAttachmentLink([]byte("not the key"), x.ws.ID, att.ID, time.Now().Add(time.Hour))),
+		"expired":           fmt.Sprintf("%s%d?%s", base, att.ID, chat.SignLink(key, chat.LinkPurposeAttachment, x.ws.ID, att.ID, time.Now().Add(-time.Minute))),
+		"wrong workspace":   fmt.Sprintf("%s%d?%s", base, other, chat.SignLink(key, chat.LinkPurposeAttachment, x.ws.ID, other, time.Now().Add(time.Hour))),
+		"wrong key":         fmt.Sprintf("%s%d?%s", base, att.ID, chat.SignLink([]byte("not the key"), chat.LinkPurposeAttachment, x.ws.ID, att.ID, time.Now().Add(time.Hour))),
 		"no signature":      fmt.Sprintf("%s%d", base, att.ID),
 	} {
 		if resp, body := x.download(bad); resp.StatusCode != 404 {

@@ -307,7 +307,7 @@ func (s *Server) downloadExport(c *echo.Context) error {
 
 // sharedAttachment: GET /shared/attachments/:id?w=&e=&s= — an attachment
 // linked from a visitor's transcript email. The signature (a server-wide
-// key, see chat.SignAttachmentLink) is the credential; an expired, altered
+// key, see chat.SignLink) is the credential; an expired, altered
 // or foreign link is 404.
 func (s *Server) sharedAttachment(c *echo.Context) error {
 	id, err := pathID(c, "id")
@@ -319,7 +319,7 @@ func (s *Server) sharedAttachment(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	ws, ok := chat.VerifyAttachmentLink(key, id, c.QueryParam("w"), c.QueryParam("e"), c.QueryParam("s"), time.Now())
+	ws, ok := chat.VerifyLink(key, chat.LinkPurposeAttachment, id, c.QueryParam("w"), c.QueryParam("e"), c.QueryParam("s"), time.Now())
 	if !ok {
 		return chat.Errorf(chat.ENOTFOUND, "link not found or expired")
 	}

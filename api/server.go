@@ -184,6 +184,9 @@ func (s *Server) routes() {
 	a.GET("/exports/:id", s.getExport)
 	v1.GET("/exports/:id/download", s.downloadExport)     // the link's token is the credential
 	v1.GET("/shared/attachments/:id", s.sharedAttachment) // signed links in transcript emails
+	// The page behind an emailed rating request's signed links.
+	e.GET("/rate/:id", s.ratingPage)
+	e.POST("/rate/:id", s.submitRating, middleware.BodyLimit(16<<10))
 
 	// Agent console (docs/console-api.md): account, inbox views, claiming.
 	a.PATCH("/me", s.patchMe)

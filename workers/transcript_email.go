@@ -39,7 +39,7 @@ func TranscriptEmail(keys LinkKeys) RenderTranscript {
 			if k == nil || base == "" || conv == nil {
 				return ""
 			}
-			return fmt.Sprintf("%s/api/v1/shared/attachments/%d?%s", base, a.ID, chat.SignAttachmentLink(k, conv.WorkspaceID, a.ID, expires))
+			return fmt.Sprintf("%s/api/v1/shared/attachments/%d?%s", base, a.ID, chat.SignLink(k, chat.LinkPurposeAttachment, conv.WorkspaceID, a.ID, expires))
 		}}
 		return transcript.EmailWith(opts, conv, v, site, msgs, locale, baseURL)
 	}

@@ -817,7 +817,32 @@ function SiteEditor({ id }: { id: number }) {
                 onChange={(v) => set({ typing_preview: v })}
               />
               <Switch id="site-rating" label="Ask for a rating after close" checked={!!st.rating_enabled} onChange={(v) => set({ rating_enabled: v })} />
+              <Switch
+                id="site-rating-email"
+                label="Email a rating request after close"
+                hint="Visitors who left an email address and did not rate in the widget get one email, ten minutes after the conversation closes."
+                checked={!!st.rating_email}
+                onChange={(v) => set({ rating_email: v })}
+              />
+              <Switch
+                id="site-transcript-close"
+                label="Email the transcript when a conversation closes"
+                hint="Sent to visitors who left an email address, in their language."
+                checked={!!st.transcript_on_close}
+                onChange={(v) => set({ transcript_on_close: v })}
+              />
             </div>
+            <Field id="site-auto-close" label="Close inactive conversations after (hours)" hint="0 never closes them. A system message tells the visitor.">
+              <input
+                id="site-auto-close"
+                type="number"
+                min={0}
+                max={8760}
+                step={1}
+                value={st.auto_close_hours || 0}
+                onInput={(e) => set({ auto_close_hours: Math.min(8760, Math.max(0, Math.round(Number(e.currentTarget.value) || 0))) })}
+              />
+            </Field>
             <Field id="site-upload" label="Largest attachment from visitors (MB)" hint="0 uses the server's limit.">
               <input
                 id="site-upload"

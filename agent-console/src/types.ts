@@ -151,6 +151,9 @@ export interface SiteSettings {
   locale?: string;
   proactive?: ProactiveRule[] | null;
   rating_enabled?: boolean;
+  rating_email?: boolean;
+  transcript_on_close?: boolean;
+  auto_close_hours?: number;
 }
 
 export interface Site {

@@ -154,36 +154,47 @@ type ExportStore interface {
 	LinkKey(ctx context.Context, name string) ([]byte, error)
 }
 
-// LinkKeyAttachments signs attachment links in visitors' transcript emails.
-const LinkKeyAttachments = "attachment-links"
+// Signed links in emails: the key named LinkKey<Purpose> signs links of that
+// purpose; the purpose is also part of the signature, so a link made for one
+// use never works for another.
+const (
+	LinkKeyAttachments = "attachment-links"
+	LinkKeyRatings     = "rating-links"
+
+	LinkPurposeAttachment = "attachment"
+	LinkPurposeRating     = "rating"
+)
 
 // AttachmentLinkTTL is how long an emailed attachment link works.
 const AttachmentLinkTTL = 30 * 24 * time.Hour
 
-// attachmentMAC is the signature of an attachment link.
-func attachmentMAC(key []byte, workspaceID, attachmentID, expires int64) []byte {
+// RatingLinkTTL is how long the links in a rating request work.
+const RatingLinkTTL = 14 * 24 * time.Hour
+
+// linkMAC is the signature of a link to object id for purpose.
+func linkMAC(key []byte, purpose string, workspaceID, id, expires int64) []byte {
 	m := hmac.New(sha256.New, key)
-	fmt.Fprintf(m, "switchboard attachment link v1\x00%d\x00%d\x00%d", workspaceID, attachmentID, expires)
+	fmt.Fprintf(m, "switchboard %s link v1\x00%d\x00%d\x00%d", purpose, workspaceID, id, expires)
 	return m.Sum(nil)
 }
 
-// SignAttachmentLink returns the query of a link that downloads an
-// attachment without a session until expires:
+// SignLink returns the query of a link that works without a session until
+// expires, for purpose, on object id (an attachment, a conversation):
 // "w=<workspace>&e=<unix expiry>&s=<HMAC-SHA256, base64url>".
-func SignAttachmentLink(key []byte, workspaceID, attachmentID int64, expires time.Time) string {
+func SignLink(key []byte, purpose string, workspaceID, id int64, expires time.Time) string {
 	e := expires.Unix()
 	return "w=" + strconv.FormatInt(workspaceID, 10) + "&e=" + strconv.FormatInt(e, 10) +
-		"&s=" + base64.RawURLEncoding.EncodeToString(attachmentMAC(key, workspaceID, attachmentID, e))
+		"&s=" + base64.RawURLEncoding.EncodeToString(linkMAC(key, purpose, workspaceID, id, e))
 }
 
-// VerifyAttachmentLink checks a link's workspace, expiry and signature
-// (from SignAttachmentLink's w, e and s) at time now.
-func VerifyAttachmentLink(key []byte, attachmentID int64, w, e, s string, now time.Time) (workspaceID int64, ok bool) {
+// VerifyLink checks a link's workspace, expiry and signature (SignLink's w,
+// e and s) for purpose and object id at time now.
+func VerifyLink(key []byte, purpose string, id int64, w, e, s string, now time.Time) (workspaceID int64, ok bool) {
 	ws, err1 := strconv.ParseInt(w, 10, 64)
 	exp, err2 := strconv.ParseInt(e, 10, 64)
 	sig, err3 := base64.RawURLEncoding.DecodeString(s)
 	if err1 != nil || err2 != nil || err3 != nil || ws <= 0 || now.Unix() >= exp {
 		return 0, false
 	}
-	return ws, hmac.Equal(sig, attachmentMAC(key, ws, attachmentID, exp))
+	return ws, hmac.Equal(sig, linkMAC(key, purpose, ws, id, exp))
 }

@@ -98,6 +98,9 @@ type SiteSettings struct {
 	AutoCloseHours int `json:"auto_close_hours,omitempty"`
 	// TranscriptOnClose emails identified visitors the transcript on close.
 	TranscriptOnClose bool `json:"transcript_on_close,omitempty"`
+	// RatingEmail emails visitors who left an address a rating request
+	// when a conversation closes without a rating from the widget.
+	RatingEmail bool `json:"rating_email,omitempty"`
 }
 
 // ProactiveRule greets a visitor whose page matches URLPattern (a glob with

@@ -117,6 +117,8 @@ func startWorkers(ctx context.Context, d *deps, cfg *config, log *slog.Logger, n
 		postman.Mailer = mailer
 	}
 	notifier := &workers.Notifier{Store: d.db, Postman: postman, Queue: client, Render: workers.TranscriptEmail(d.db), BaseURL: baseURL(cfg)}
+	ratings := &workers.RatingRequests{Notifier: notifier, Keys: d.db}
+	outbox.Handlers[chat.EventConversationClosed] = append(outbox.Handlers[chat.EventConversationClosed], ratings.Closed)
 	for topic, h := range map[string]workers.TopicHandler{
 		chat.EventTranscriptRequested:  notifier.Transcript,
 		chat.EventConversationClosed:   notifier.Transcript,
@@ -132,6 +134,7 @@ func startWorkers(ctx context.Context, d *deps, cfg *config, log *slog.Logger, n
 		{Type: workers.TypeWebhookDeliver, Handler: &workers.WebhookDeliverer{Store: d.db, Client: workers.NewWebhookClient(cfg.WebhookAllow)}},
 		{Type: workers.TypeAgentDigest, Handler: notifier},
 		{Type: workers.TypeVisitorDigest, Handler: &workers.VisitorDigest{Notifier: notifier, Markers: d.db}},
+		{Type: workers.TypeRatingRequest, Handler: ratings},
 	}
 	routes = append(routes, workers.NewExportHandler(d.db, store.NewDiskBlobs(filepath.Join(cfg.DataDir, "attachments")), log).Register(outbox)...)
 	if err := srv.Start(workers.NewMux(outbox, routes...)); err != nil {
