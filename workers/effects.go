@@ -19,9 +19,11 @@ type Effects interface {
 // errBusy makes Asynq retry later: another worker holds the effect's claim.
 var errBusy = errors.New("side effect in progress elsewhere")
 
-// effectLease is how long a claim protects an effect being done; a worker
-// that dies mid-effect delays its retry by at most this.
-const effectLease = 2 * time.Minute
+// EffectLease is how long a claim protects an effect being done; a worker
+// that dies mid-effect delays its retry by at most this. It must outlast the
+// slowest effect (an SMTP exchange, a webhook call). Set once at start-up
+// (SWITCHBOARD_EFFECT_LEASE), before any worker runs.
+var EffectLease = 2 * time.Minute
 
 // Once performs fn at most once per key across retries and workers: a key
 // already done is skipped, a key another worker is doing makes this task
@@ -29,7 +31,7 @@ const effectLease = 2 * time.Minute
 // The one window left is a crash after fn succeeded and before the key is
 // marked done; webhooks carry a delivery id so receivers can drop that repeat.
 func Once(ctx context.Context, effects Effects, key string, fn func() error) error {
-	state, err := effects.ClaimEffect(ctx, key, effectLease)
+	state, err := effects.ClaimEffect(ctx, key, EffectLease)
 	if err != nil {
 		return err
 	}

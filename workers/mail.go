@@ -92,7 +92,7 @@ func (p *Postman) Deliver(ctx context.Context, key string, m chat.Mail) error {
 	entry := &chat.MailboxEntry{WorkspaceID: m.WorkspaceID, To: m.To, Subject: m.Subject, Text: m.Text, HTML: m.HTML, Status: "kept"}
 	if p.Mailer == nil {
 		// The mailbox row and the effect key commit together: exactly once.
-		state, err := p.Store.ClaimEffect(ctx, key, effectLease)
+		state, err := p.Store.ClaimEffect(ctx, key, EffectLease)
 		if err != nil || state == chat.EffectDone {
 			return err
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -142,7 +143,26 @@ func NewServer(redis asynq.RedisConnOpt, concurrency int, log *slog.Logger) *asy
 		Logger:                   asynqLogger{log},
 		LogLevel:                 asynq.WarnLevel,
 		ShutdownTimeout:          10 * time.Second,
+		RetryDelayFunc:           retryDelay,
+		// Waiting for another worker's claim is not a failure: it does not
+		// use up the task's retries.
+		IsFailure: func(err error) bool { return !errors.Is(err, errBusy) },
 	})
+}
+
+// retryDelay: a task whose worker died (its lease ran out) goes again at
+// once; one waiting on another worker's claim on its effect polls every few
+// seconds; real failures back off exponentially with jitter, 2 s up to 10 min.
+func retryDelay(n int, err error, _ *asynq.Task) time.Duration {
+	switch {
+	case errors.Is(err, asynq.ErrLeaseExpired):
+		return time.Second
+	case errors.Is(err, errBusy):
+		return 5 * time.Second
+	}
+	d := 2 * time.Second << min(n, 9) // 2 s, 4 s, ... 1024 s
+	d = min(d, 10*time.Minute)
+	return d/2 + rand.N(d/2+1)
 }
 
 // Route is a task type and its handler.

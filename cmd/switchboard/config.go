@@ -27,6 +27,7 @@ type config struct {
 	SMTPURL           string
 	MaxUploadMB       int
 	PresenceTTL       time.Duration
+	EffectLease       time.Duration
 	WebhookAllow      []netip.Prefix
 	MailFrom          string
 }
@@ -137,6 +138,14 @@ var settings = []setting{
 			return fmt.Errorf("must be a duration of at least 1s")
 		}
 		c.PresenceTTL = d
+		return nil
+	}},
+	{"effect-lease", "SWITCHBOARD_EFFECT_LEASE", "2m", "how long a worker's claim on a side effect (one email, one webhook call) holds before another worker may redo it; a worker killed mid-task delays that retry by at most this, so keep it above the slowest SMTP or webhook call", func(c *config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Second {
+			return fmt.Errorf("must be a duration of at least 1s")
+		}
+		c.EffectLease = d
 		return nil
 	}},
 	{"webhook-allow", "SWITCHBOARD_WEBHOOK_ALLOW", "", "comma-separated networks webhooks may reach although private (on-premise targets), e.g. 10.0.5.0/24", func(c *config, v string) error {

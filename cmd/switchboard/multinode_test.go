@@ -78,6 +78,19 @@ func startNode(t *testing.T, bin string, env []string, args ...string) *node {
 	}
 }
 
+// buildBinary builds the switchboard command for tests that run it as
+// separate processes.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "switchboard")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		t.Fatalf("go build: %v", err)
+	}
+	return bin
+}
+
 func (n *node) output() string { n.mu.Lock(); defer n.mu.Unlock(); return n.stdout.String() }
 
 // peer is a websocket client collecting frames.
@@ -162,12 +175,7 @@ func TestMultiNode(t *testing.T) {
 	if os.Getenv("SWITCHBOARD_TEST_DATABASE_URL") == "" || os.Getenv("SWITCHBOARD_TEST_REDIS_URL") == "" {
 		t.Skip("needs SWITCHBOARD_TEST_DATABASE_URL and SWITCHBOARD_TEST_REDIS_URL (two processes cannot share the embedded defaults)")
 	}
-	bin := filepath.Join(t.TempDir(), "switchboard")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		t.Fatalf("go build: %v", err)
-	}
+	bin := buildBinary(t)
 	redisURL, _ := url.Parse(os.Getenv("SWITCHBOARD_TEST_REDIS_URL"))
 	redisURL.Path = "/12" // a database of its own: the nodes' keys have fixed names
 	env := []string{

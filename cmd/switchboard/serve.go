@@ -100,6 +100,7 @@ func openDeps(ctx context.Context, cfg *config, log *slog.Logger, migrate bool) 
 // startWorkers runs the Asynq server and the outbox relay until ctx ends;
 // the returned function waits for them to stop.
 func startWorkers(ctx context.Context, d *deps, cfg *config, log *slog.Logger, notify func(context.Context, *chat.Conversation, *chat.Message)) (func(), error) {
+	workers.EffectLease = cfg.EffectLease
 	srv := workers.NewServer(d.asynqOpt, cfg.WorkerConcurrency, log)
 	client := asynq.NewClient(d.asynqOpt)
 	outbox := &workers.OutboxHandler{Log: log, Done: d.db, Handlers: map[string][]workers.TopicHandler{}}
