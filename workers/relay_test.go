@@ -173,3 +173,24 @@ func TestBadPayloadIsNotRetried(t *testing.T) {
 		t.Fatalf("got %v, want SkipRetry", err)
 	}
 }
+
+// TestOutboxTimeouts: a bulk export may run for hours without Asynq
+// cancelling (and restarting) it; everything else is cut off in minutes.
+func TestOutboxTimeouts(t *testing.T) {
+	opt, _ := redisOpt(t)
+	client := asynq.NewClient(opt)
+	defer client.Close()
+	for topic, want := range map[string]time.Duration{chat.EventExportRequested: 12 * time.Hour, chat.EventMessageCreated: 10 * time.Minute} {
+		task, err := workers.NewOutboxTask(&chat.OutboxEvent{ID: int64(len(topic)), WorkspaceID: 1, Topic: topic, Payload: []byte(`{}`)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		info, err := client.Enqueue(task)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.Timeout != want {
+			t.Errorf("%s: timeout %v, want %v", topic, info.Timeout, want)
+		}
+	}
+}

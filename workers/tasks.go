@@ -62,10 +62,22 @@ func NewOutboxTask(ev *chat.OutboxEvent) (*asynq.Task, error) {
 	}
 	return asynq.NewTask(TypeOutboxEvent, payload,
 		asynq.TaskID(fmt.Sprintf("outbox:%d", ev.ID)),
+		asynq.Timeout(outboxTimeout(ev.Topic)),
 		asynq.MaxRetry(12),
 		asynq.Queue(QueueDefault),
 		asynq.Retention(24*time.Hour),
 	), nil
+}
+
+// outboxTimeout bounds one run of a topic's handlers. Emails and webhook
+// fan-out take seconds; a bulk export with PDFs of tens of thousands of
+// conversations takes hours (10,000 take about ten minutes), and a timeout
+// would restart it from the beginning.
+func outboxTimeout(topic string) time.Duration {
+	if topic == chat.EventExportRequested {
+		return 12 * time.Hour
+	}
+	return 10 * time.Minute
 }
 
 // TopicHandler handles one outbox topic. It must be idempotent: a task can
