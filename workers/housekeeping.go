@@ -57,18 +57,19 @@ func (h *Housekeeper) RunOnce(ctx context.Context, now time.Time) error {
 	return err
 }
 
-// Run does the chores every interval until ctx ends.
+// Run does the chores at once (a worker starting after downtime wakes
+// overdue snoozes straight away), then every interval until ctx ends.
 func (h *Housekeeper) Run(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
-	for {
+	for now := time.Now(); ; {
+		if err := h.RunOnce(ctx, now); err != nil && ctx.Err() == nil {
+			h.Log.Warn("housekeeping", "err", err)
+		}
 		select {
 		case <-ctx.Done():
 			return
-		case now := <-t.C:
-			if err := h.RunOnce(ctx, now); err != nil && ctx.Err() == nil {
-				h.Log.Warn("housekeeping", "err", err)
-			}
+		case now = <-t.C:
 		}
 	}
 }

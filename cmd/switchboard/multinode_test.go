@@ -22,6 +22,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/switchboard-chat/switchboard/api/chat"
 	"github.com/switchboard-chat/switchboard/api/store/storetest"
 )
 
@@ -334,4 +335,83 @@ func TestMultiNode(t *testing.T) {
 			t.Fatalf("agent of the dead node shows %q after the presence TTL", ag.Status)
 		}
 	}
+}
+
+// TestSeparateWorkerPublishesLive: web nodes without the embedded worker and
+// one `switchboard worker` process. A snoozed conversation woken by the
+// worker's housekeeping reaches the agent's socket on the web node live.
+func TestSeparateWorkerPublishesLive(t *testing.T) {
+	if os.Getenv("SWITCHBOARD_TEST_DATABASE_URL") == "" || os.Getenv("SWITCHBOARD_TEST_REDIS_URL") == "" {
+		t.Skip("needs SWITCHBOARD_TEST_DATABASE_URL and SWITCHBOARD_TEST_REDIS_URL (a worker process shares them with the web node)")
+	}
+	bin := buildBinary(t)
+	redisURL, _ := url.Parse(os.Getenv("SWITCHBOARD_TEST_REDIS_URL"))
+	redisURL.Path = "/10" // a database of its own: Asynq's keys have fixed names
+	env := []string{
+		"SWITCHBOARD_DATABASE_URL=" + storetest.URL(t),
+		"SWITCHBOARD_REDIS_URL=" + redisURL.String(),
+		"SWITCHBOARD_EMBEDDED_WORKER=false",
+	}
+	web := startNode(t, bin, env, "--demo")
+	password := regexp.MustCompile(`password: (\S+)`).FindStringSubmatch(web.output())
+	if password == nil {
+		t.Fatalf("no demo credentials printed:\n%s", web.output())
+	}
+	jar, _ := cookiejar.New(nil)
+	hc := &http.Client{Jar: jar, Timeout: 10 * time.Second}
+	var login struct {
+		CSRFToken string `json:"csrf_token"`
+	}
+	resp, err := hc.Post(web.url+"/api/v1/auth/login", "application/json",
+		strings.NewReader(fmt.Sprintf(`{"email":"admin@demo.switchboard.local","password":%q}`, password[1])))
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("login: %v %v", err, resp)
+	}
+	json.NewDecoder(resp.Body).Decode(&login)
+	resp.Body.Close()
+	agent := dialPeer(t, "ws"+strings.TrimPrefix(web.url, "http")+"/api/v1/agent/ws",
+		&websocket.DialOptions{HTTPClient: hc, HTTPHeader: http.Header{"Origin": {web.url}}})
+	agent.until("agent hello", isType("hello"))
+
+	resp, err = http.Post(web.url+"/api/v1/widget/sessions", "application/json", strings.NewReader(`{"site":"demo"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sess struct{ Token string }
+	json.NewDecoder(resp.Body).Decode(&sess)
+	resp.Body.Close()
+	visitor := dialPeer(t, "ws"+strings.TrimPrefix(web.url, "http")+"/api/v1/widget/ws",
+		&websocket.DialOptions{Subprotocols: []string{"switchboard.v1", "bearer." + sess.Token}})
+	visitor.until("visitor hello", isType("hello"))
+	visitor.send(map[string]any{"type": "send", "id": "1", "client_id": "w-1", "body": "wake me up"})
+	ack := visitor.until("ack", isType("ack"))
+	convID := ack["message"].(map[string]any)["conversation_id"].(float64)
+
+	status := func(want string) func(map[string]any) bool {
+		return func(f map[string]any) bool {
+			c, _ := f["conversation"].(map[string]any)
+			return f["type"] == "conversation.updated" && c != nil && c["id"] == convID && c["status"] == want
+		}
+	}
+	until := time.Now().Add(time.Second).UTC().Format(time.RFC3339Nano)
+	req, _ := http.NewRequest("POST", fmt.Sprintf("%s/api/v1/conversations/%d/snooze", web.url, int64(convID)), strings.NewReader(fmt.Sprintf(`{"until":%q}`, until)))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-CSRF-Token", login.CSRFToken)
+	req.Header.Set("Origin", web.url)
+	resp, err = hc.Do(req)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("snooze: %v %v", err, resp)
+	}
+	resp.Body.Close()
+	agent.until("snoozed", status(chat.ConvSnoozed))
+	time.Sleep(2 * time.Second) // the snooze is over before the worker's first chores
+
+	worker := exec.Command(bin, "worker")
+	worker.Env = append(os.Environ(), append(env, "SWITCHBOARD_DATA_DIR="+t.TempDir(), "SWITCHBOARD_LOG_LEVEL=warn")...)
+	worker.Stderr = os.Stderr
+	if err := worker.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { worker.Process.Kill(); worker.Wait() })
+	agent.until("woken by the worker, live", status(chat.ConvOpen))
 }

@@ -97,6 +97,10 @@ func openDeps(ctx context.Context, cfg *config, log *slog.Logger, migrate bool) 
 	return d, nil
 }
 
+// realtimePrefix names the Redis pub/sub channels that carry realtime
+// events between serve nodes and workers.
+const realtimePrefix = "switchboard:rt:"
+
 // startWorkers runs the Asynq server and the outbox relay until ctx ends;
 // the returned function waits for them to stop.
 func startWorkers(ctx context.Context, d *deps, cfg *config, log *slog.Logger, notify func(context.Context, *chat.Conversation, *chat.Message)) (func(), error) {
@@ -214,7 +218,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	// cross nodes through Redis.
 	var broker realtime.Broker = realtime.NewMemoryBroker()
 	if d.mini == nil {
-		broker = realtime.NewRedisBroker(d.redis, "switchboard:rt:")
+		broker = realtime.NewRedisBroker(d.redis, realtimePrefix)
 	}
 	hub, err := realtime.NewHub(ctx, broker, log)
 	if err != nil {
@@ -312,9 +316,16 @@ func cmdWorker(ctx context.Context, args []string, getenv func(string) string, s
 		return err
 	}
 	defer d.Close()
-	// A separate worker has no sockets: changes it makes (auto-close, snooze
-	// wake-up) reach clients through their next refresh or resume.
-	wait, err := startWorkers(ctx, d, cfg, log, nil)
+	// A separate worker has no sockets, but changes it makes (auto-close,
+	// snooze wake-up) still reach clients live: it publishes the same frames
+	// as a serve node, through Redis, to whichever nodes hold the sockets.
+	hub, err := realtime.NewHub(ctx, realtime.NewRedisBroker(d.redis, realtimePrefix), log)
+	if err != nil {
+		return err
+	}
+	defer hub.Close()
+	publisher := api.New(api.Config{Logger: log, PublicURL: cfg.PublicURL}, d.db, store.NewDiskBlobs(filepath.Join(cfg.DataDir, "attachments")), hub)
+	wait, err := startWorkers(ctx, d, cfg, log, publisher.RoutingNotify)
 	if err != nil {
 		return err
 	}
