@@ -343,6 +343,9 @@ func TestConsoleFlow(t *testing.T) {
 	cbKey(tab, "c")
 	tab.do("closed", chromedp.WaitVisible(chromedp.ID("reopen-conversation")))
 	waitFor[bool](tab, "the header says closed", `(document.querySelector('.pane-sub .badge') || {}).textContent === 'closed'`)
+	// The live update can show Reopen before the close request has finished;
+	// the button stays disabled until it has.
+	waitFor[bool](tab, "Reopen is enabled", `!document.getElementById('reopen-conversation').disabled`)
 	tab.do("reopen", chromedp.Click(chromedp.ID("reopen-conversation")), chromedp.WaitVisible(chromedp.ID("close-conversation")))
 	waitFor[bool](tab, "the header says open", `(document.querySelector('.pane-sub .badge') || {}).textContent === 'open'`)
 
@@ -690,16 +693,25 @@ func cbUpload(c *client, path, name string, data []byte) (int, []byte) {
 }
 
 // TestConsoleExportAndAdminPages exports a transcript from the conversation
-// header (the export job runs when the test says so) and opens the Routing,
-// Webhooks and Mailbox settings pages.
+// header (the export job runs when the test says so), emails it (the
+// dialog is prefilled with the visitor's address, refuses a bad one, and
+// the email arrives by SMTP without the private note), and opens the
+// Routing, Webhooks and Mailbox settings pages.
 func TestConsoleExportAndAdminPages(t *testing.T) {
 	cbRequire(t)
 	x := newExportEnv(t)
 	e := x.env
+	mails := x.withTranscriptMail(t)
 	shots := screenshotDir(t)
-	_, _, id := cbVisitorChat(e, "Please send me a copy of this chat")
+	v, _, id := cbVisitorChat(e, "Please send me a copy of this chat")
+	if st, b := v.do("PATCH", "/api/v1/widget/visitor", map[string]any{"name": "Grace Visitor", "email": "grace@example.com"}, nil); st != 200 {
+		t.Fatalf("visitor email: %d %s", st, b)
+	}
 	admin := e.loginAgent(e.admin.Email, e.password)
 	admin.do("POST", "/api/v1/teams", map[string]string{"name": "Billing"}, nil)
+	if st, b := admin.do("POST", fmt.Sprintf("/api/v1/conversations/%d/notes", id), map[string]any{"client_id": "n1", "body": "Internal: refund approved"}, nil); st/100 != 2 {
+		t.Fatalf("note: %d %s", st, b)
+	}
 
 	browserCtx := startBrowser(t)
 	tab := cbLogin(t, browserCtx, e, "export", e.admin.Email)
@@ -727,6 +739,51 @@ func TestConsoleExportAndAdminPages(t *testing.T) {
 		t.Fatalf("download link: %q", href)
 	}
 	tab.screenshot(shots, "console-export.png")
+	cbKey(tab, "Escape") // close the export menu
+
+	// Email the transcript, with the keyboard where a person would use it.
+	tab.do("open the email dialog",
+		chromedp.Click(chromedp.ID("email-transcript-button")),
+		chromedp.WaitVisible(chromedp.ID("email-transcript-to")),
+	)
+	if got := evalJS[string](tab, `document.getElementById('email-transcript-to').value`); got != "grace@example.com" {
+		t.Errorf("the dialog is not prefilled with the visitor's address: %q", got)
+	}
+	if got := evalJS[string](tab, `document.activeElement ? document.activeElement.id : ''`); got != "email-transcript-to" {
+		t.Errorf("the address field has no focus (%q has)", got)
+	}
+	setInput := func(val string) {
+		evalJS[chromedp.Void](tab, `(() => { const el = document.getElementById('email-transcript-to');
+			Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value').set.call(el, `+jsQuote(val)+`);
+			el.dispatchEvent(new Event('input', {bubbles: true})); })()`)
+	}
+	setInput("grace@@example")
+	tab.do("send a bad address with Enter", chromedp.SendKeys(chromedp.ID("email-transcript-to"), kb.Enter))
+	waitFor[bool](tab, "the bad address is refused inline", cbHasText("#email-transcript-error", "not a valid address")+
+		` && document.getElementById('email-transcript-to').getAttribute('aria-invalid') === 'true'`)
+	cbAxe(tab, "email-transcript-dialog")
+	cbDark(tab, true)
+	tab.screenshot(shots, "console-email-transcript-dark.png")
+	cbDark(tab, false)
+	tab.screenshot(shots, "console-email-transcript.png")
+	setInput("grace.copy@example.com")
+	tab.do("send it", chromedp.Click(chromedp.ID("email-transcript-send")))
+	waitFor[bool](tab, "a toast confirms and the dialog closes", cbHasText(".toast.ok", "Transcript on its way to grace.copy@example.com")+
+		` && !document.getElementById('email-transcript-dialog')`)
+	if got := evalJS[string](tab, `document.activeElement ? document.activeElement.id : ''`); got != "email-transcript-button" {
+		t.Errorf("focus did not return to the button (%q has it)", got)
+	}
+	var sent []caughtMail
+	for deadline := time.Now().Add(15 * time.Second); len(sent) == 0; time.Sleep(200 * time.Millisecond) {
+		x.runJobs()
+		if sent = mails.all(); len(sent) == 0 && time.Now().After(deadline) {
+			t.Fatal("the transcript email never arrived")
+		}
+	}
+	if len(sent) != 1 || len(sent[0].To) != 1 || sent[0].To[0] != "grace.copy@example.com" ||
+		!strings.Contains(sent[0].Text, "Please send me a copy of this chat") || strings.Contains(sent[0].Raw, "refund approved") {
+		t.Fatalf("emails: %+v", sent)
+	}
 
 	pages := []struct{ hash, ready, name string }{
 		{"#/settings/routing", "[data-testid=team-routing-row]", "settings-routing"},

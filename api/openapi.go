@@ -88,6 +88,8 @@ var apiOps = []apiOp{
 		obj(map[string]any{"policy": str, "auto_assign": boo}, "auto_assign"), ""},
 	{"POST", "/api/v1/conversations/{id}/export", "Export a conversation as pdf, html, txt or json (timestamps in timezone, default the agent's; notes only with include_notes); answers {export_id}; poll GET /exports/{id}", "agent",
 		obj(map[string]any{"format": map[string]any{"type": "string", "enum": []string{"pdf", "html", "txt", "json"}}, "include_notes": boo, "timezone": str}, "format"), "202"},
+	{"POST", "/api/v1/conversations/{id}/transcript/email", "Email the visitor's transcript (HTML + text in the visitor's language, never private notes) to email, default the visitor's address; answers {status, email}", "agent",
+		obj(map[string]any{"email": str}), "202"},
 	{"POST", "/api/v1/exports", "(admin) Bulk export: a ZIP of conversations.json/.csv and messages.jsonl/.csv (plus transcripts/*.pdf with include_pdfs) for every conversation matching filter (inbox parameters: status, assignee, team, site, label, priority, from, to); answers {export_id}", "agent",
 		obj(map[string]any{"filter": obj(map[string]any{"status": str, "assignee": str, "team": str, "site": str, "label": str, "priority": str, "from": str, "to": str}),
 			"formats": map[string]any{"type": "array", "items": map[string]any{"type": "string", "enum": []string{"json", "csv"}}}, "include_pdfs": boo, "include_notes": boo, "timezone": str}), "202"},

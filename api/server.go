@@ -62,6 +62,8 @@ type Server struct {
 	log    *slog.Logger
 	echo   *echo.Echo
 	logins *loginLimiter
+	// transcriptMails counts the transcripts each agent emailed (by id).
+	transcriptMails *loginLimiter
 
 	connsMu  sync.Mutex
 	conns    map[*wsConn]struct{}
@@ -92,6 +94,7 @@ func New(cfg Config, store chat.Store, blobs chat.BlobStorage, hub *realtime.Hub
 		logins: newLoginLimiter(10, 15*time.Minute),
 		conns:  map[*wsConn]struct{}{},
 	}
+	s.transcriptMails = newLoginLimiter(maxTranscriptMails, transcriptMailWindow)
 	e := echo.NewWithConfig(echo.Config{Logger: cfg.Logger})
 	e.HTTPErrorHandler = s.handleError
 	e.Use(middleware.RequestID())
@@ -179,6 +182,7 @@ func (s *Server) routes() {
 	a.GET("/attachments/:id", s.agentDownload)
 	e.POST("/api/v1/conversations/:id/attachments", s.agentUpload, s.requireAgent)
 	a.POST("/conversations/:id/export", s.exportConversation)
+	a.POST("/conversations/:id/transcript/email", s.emailTranscript)
 	a.POST("/exports", s.createBulkExport, s.requireAdmin)
 	a.GET("/exports", s.listExports)
 	a.GET("/exports/:id", s.getExport)

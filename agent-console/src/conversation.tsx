@@ -4,7 +4,7 @@
 
 import { useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { Composer } from './composer';
-import { ExportMenu } from './exports';
+import { EmailTranscript, ExportMenu } from './exports';
 import type { Refs, Typing } from './console';
 import { agentName, bytes, longTime, shortTime, visitorName } from './format';
 import { Rich } from './rich';
@@ -142,6 +142,7 @@ export function ConversationPane(p: PaneProps) {
           {c && <PriorityMenu conv={c} onAct={p.onAct} />}
           {c && !closed && <SnoozeMenu conv={c} onAct={p.onAct} />}
           {c && <ExportMenu conv={c} />}
+          {c && <EmailTranscript conv={c} visitor={p.visitor} />}
           {closed ? (
             <button id="reopen-conversation" type="button" class="btn" disabled={p.busy} onClick={() => void p.onAct('reopen')}>
               <Icon name="refresh" size={14} /> Reopen

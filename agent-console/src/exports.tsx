@@ -1,13 +1,13 @@
 // Exports (docs/exports.md): start a job, poll GET /exports/{id} every
 // second until it is ready or failed, then offer its download link.
 // Used by the conversation header (one transcript) and Settings → Routing
-// (bulk export).
+// (bulk export). The header's "Email transcript" dialog is here too.
 
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { api } from './api';
 import { bytes, errorText } from './format';
-import type { Conversation, ExportJob } from './types';
-import { Icon, usePopover } from './ui';
+import type { Conversation, ExportJob, Visitor } from './types';
+import { Dialog, Icon, toast, usePopover } from './ui';
 
 /** Runs one export at a time: start(path, body) posts it, then polls. */
 export function useExport(): { job: ExportJob | null; error: string; busy: boolean; start: (path: string, body: unknown) => Promise<void>; reset: () => void } {
@@ -151,5 +151,122 @@ export function ExportMenu({ conv }: { conv: Conversation }) {
         </div>
       )}
     </div>
+  );
+}
+
+/** The conversation header's "Email transcript" button and its dialog. */
+export function EmailTranscript({ conv, visitor }: { conv: Conversation; visitor: Visitor | null }) {
+  const [open, setOpen] = useState(false);
+  useEffect(() => setOpen(false), [conv.id]);
+  return (
+    <>
+      <button
+        type="button"
+        id="email-transcript-button"
+        class="icon-btn bordered"
+        aria-haspopup="dialog"
+        aria-label="Email transcript"
+        title="Email transcript"
+        onClick={() => setOpen(true)}
+      >
+        <Icon name="mail" />
+      </button>
+      {open && <EmailTranscriptDialog conv={conv} visitor={visitor} onClose={() => setOpen(false)} />}
+    </>
+  );
+}
+
+/**
+ * Sends the visitor's transcript email (never private notes) to the
+ * visitor's address or another one: POST /conversations/{id}/transcript/email.
+ */
+function EmailTranscriptDialog({ conv, visitor, onClose }: { conv: Conversation; visitor: Visitor | null; onClose: () => void }) {
+  const known = (visitor && visitor.id === conv.visitor_id && visitor.email) || '';
+  const [to, setTo] = useState(known);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState('');
+  const input = useRef<HTMLInputElement>(null);
+  const alive = useRef(true);
+  useEffect(() => {
+    if (input.current) input.current.focus();
+    return () => {
+      alive.current = false;
+    };
+  }, []);
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    const email = to.trim();
+    if (!email) {
+      setError('Enter the email address to send the transcript to.');
+      if (input.current) input.current.focus();
+      return;
+    }
+    setBusy(true);
+    setError('');
+    try {
+      const r = await api<{ email?: string }>('POST', '/conversations/' + conv.id + '/transcript/email', { email });
+      toast('Transcript on its way to ' + ((r && r.email) || email), 'ok');
+      onClose();
+    } catch (x) {
+      if (!alive.current) {
+        toast('Transcript not sent: ' + errorText(x), 'error');
+        return;
+      }
+      setError(errorText(x));
+      setBusy(false);
+      if (input.current) input.current.focus();
+    }
+  };
+  return (
+    <Dialog
+      title="Email transcript"
+      onClose={onClose}
+      id="email-transcript-dialog"
+      footer={
+        <>
+          <button type="button" class="btn ghost" onClick={onClose}>
+            Cancel
+          </button>
+          <button type="submit" form="email-transcript-form" class="btn primary" id="email-transcript-send" disabled={busy}>
+            <Icon name="send" size={14} /> {busy ? 'Sending\u2026' : 'Send'}
+          </button>
+        </>
+      }
+    >
+      <form id="email-transcript-form" class="stack" noValidate onSubmit={(e) => void submit(e)}>
+        <div class="field">
+          <label for="email-transcript-to">Send to</label>
+          <input
+            id="email-transcript-to"
+            ref={input}
+            type="email"
+            inputMode="email"
+            autoComplete="email"
+            spellcheck={false}
+            maxLength={254}
+            required
+            placeholder="name@example.com"
+            value={to}
+            readOnly={busy}
+            aria-invalid={error ? 'true' : undefined}
+            aria-describedby={'email-transcript-hint' + (error ? ' email-transcript-error' : '')}
+            onInput={(e) => {
+              setTo(e.currentTarget.value);
+              if (error) setError('');
+            }}
+          />
+          <p class="hint" id="email-transcript-hint">
+            {known ? 'The visitor\u2019s address is ' + known + '. ' : 'The visitor has not given an email address. '}
+            The email holds the conversation as the visitor saw it, in the visitor&rsquo;s language, with links to its attachments.
+            Private notes are never included.
+          </p>
+          {error && (
+            <p class="form-error" role="alert" id="email-transcript-error">
+              {error}
+            </p>
+          )}
+        </div>
+      </form>
+    </Dialog>
   );
 }

@@ -103,6 +103,8 @@ export function Dialog(props: {
   const ref = useRef<HTMLDialogElement>(null);
   const titleId = useRef('dlg-' + Math.random().toString(36).slice(2, 8)).current;
   useLayoutEffect(() => {
+    // What had focus before the dialog took it (showModal moves it inside).
+    const restore = document.activeElement as HTMLElement | null;
     const d = ref.current;
     if (d && !d.open) {
       try {
@@ -111,8 +113,10 @@ export function Dialog(props: {
         d.setAttribute('open', '');
       }
     }
-    const restore = document.activeElement as HTMLElement | null;
     return () => {
+      // A modal dialog makes the rest of the page inert: close it first, or
+      // the focus cannot go back.
+      if (d && d.open) d.close();
       if (restore && typeof restore.focus === 'function' && document.contains(restore)) restore.focus();
     };
   }, []);
