@@ -115,7 +115,8 @@ function Login({ onLogin }: { onLogin: (a: Agent) => void }) {
 }
 
 function SetPassword() {
-  const token = new URLSearchParams(location.hash.slice(1)).get('token') || '';
+  // Read once: a successful submit takes the token out of the address bar.
+  const [token] = useState(() => new URLSearchParams(location.hash.slice(1)).get('token') || '');
   const [password, setPassword] = useState('');
   const [again, setAgain] = useState('');
   const [error, setError] = useState('');

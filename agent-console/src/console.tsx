@@ -33,7 +33,10 @@ import { Dialog, Kbd, Toasts, toast } from './ui';
 
 const PAGE = 100; // messages asked for per REST page
 const LIST_PAGE = 50; // conversations per list page
+// Idle time before auto-away; the sb.idle_ms localStorage key shortens it
+// (tests), and the check runs often enough to honour a short one.
 const IDLE_MS = Number(localStorage.getItem('sb.idle_ms')) || 5 * 60 * 1000;
+const IDLE_CHECK_MS = Math.min(15000, Math.max(250, IDLE_MS / 5));
 
 export function viewQuery(v: View): Query {
   switch (v) {
@@ -767,7 +770,7 @@ export function Console({ me: initialMe, onLogout }: { me: Agent; onLogout: () =
       }
       tabs.stop();
     };
-    const idle = window.setInterval(() => handlers.current.idleCheck(), 15000);
+    const idle = window.setInterval(() => handlers.current.idleCheck(), IDLE_CHECK_MS);
     window.addEventListener('hashchange', onHash);
     document.addEventListener('visibilitychange', onVisible);
     window.addEventListener('pagehide', onHide);
@@ -1091,6 +1094,7 @@ export function Console({ me: initialMe, onLogout }: { me: Agent; onLogout: () =
             onSearch={setSearch}
             onAdhoc={setAdhoc}
             onSaveFilter={(n) => void saveFilter(n)}
+            onDeleteFilter={scope.kind === 'filter' ? () => void deleteFilter(scope.id) : undefined}
             onSelect={(id) => {
               location.hash = '#/c/' + id;
               if (selectedRef.current === id) return;

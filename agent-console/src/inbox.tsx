@@ -88,6 +88,7 @@ export function NavSidebar(p: {
                       type="button"
                       class={'nav-item' + (active ? ' active' : '')}
                       data-testid="saved-filter"
+                      title={f.name}
                       aria-current={active ? 'page' : undefined}
                       onClick={() => p.onScope({ kind: 'filter', id: f.id })}
                     >
@@ -209,6 +210,8 @@ interface ListProps {
   onSearch: (q: string) => void;
   onAdhoc: (q: Query) => void;
   onSaveFilter: (name: string) => void;
+  /** Set while a saved filter is shown: deletes it (the rail of narrow screens has no room for it). */
+  onDeleteFilter?: () => void;
   onSelect: (id: number) => void;
   onMore: () => void;
   onVisible: (ids: number[]) => void;
@@ -226,6 +229,11 @@ export function Inbox(p: ListProps) {
             <Icon name="all" />
           </button>
           <h1>{p.title}</h1>
+          {p.onDeleteFilter && (
+            <button type="button" class="icon-btn" id="delete-filter" aria-label={'Delete filter ' + p.title} title="Delete this saved filter" onClick={p.onDeleteFilter}>
+              <Icon name="trash" size={16} />
+            </button>
+          )}
           <FilterMenu {...p} activeCount={active} />
         </div>
         <div class="search">
