@@ -561,28 +561,32 @@ func consoleFilters(q *gorm.DB, f chat.ConversationFilter) *gorm.DB {
 	return q
 }
 
-// ConversationCounts counts the inbox views in one pass over the
-// workspace's conversations. Each count equals the length of the matching
-// list: unassigned = status=open&assignee=none, mine = status=open&assignee=me,
-// my_teams = status=open&team=mine, all = status=open, closed = status=closed.
+// ConversationCounts counts the inbox views. Each count equals the length
+// of the matching list: unassigned = status=open&assignee=none, mine =
+// status=open&assignee=me, my_teams = status=open&team=mine, all =
+// status=open, closed = status=closed. The open views are counted in one
+// pass over the open conversations, closed ones apart: they pile up for
+// ever, and counting them needs nothing but conversations_status. On
+// SQLite both parts read only indexes (conversations_assignee_inbox holds
+// every column the open counts need).
 func (db *DB) ConversationCounts(ctx context.Context, workspaceID, agentID int64, teamIDs []int64) (*chat.ConversationCounts, error) {
 	teamCond, args := "1 = 0", []any{agentID}
 	if len(teamIDs) > 0 {
 		teamCond = "team_id IN ?"
 		args = append(args, teamIDs)
 	}
-	args = append(args, workspaceID)
+	args = append(args, workspaceID, workspaceID)
 	var out struct {
 		Unassigned, Mine, MyTeams, AllOpen, Closed int64
 	}
 	// COUNT(*) FILTER (WHERE ...) works in PostgreSQL and SQLite >= 3.30.
 	err := db.read(ctx).Raw(`SELECT
-		COUNT(*) FILTER (WHERE status = 'open' AND assignee_id IS NULL) AS unassigned,
-		COUNT(*) FILTER (WHERE status = 'open' AND assignee_id = ?) AS mine,
-		COUNT(*) FILTER (WHERE status = 'open' AND `+teamCond+`) AS my_teams,
-		COUNT(*) FILTER (WHERE status = 'open') AS all_open,
-		COUNT(*) FILTER (WHERE status = 'closed') AS closed
-		FROM conversations WHERE workspace_id = ?`, args...).Scan(&out).Error
+		COUNT(*) FILTER (WHERE assignee_id IS NULL) AS unassigned,
+		COUNT(*) FILTER (WHERE assignee_id = ?) AS mine,
+		COUNT(*) FILTER (WHERE `+teamCond+`) AS my_teams,
+		COUNT(*) AS all_open,
+		(SELECT COUNT(*) FROM conversations WHERE workspace_id = ? AND status = 'closed') AS closed
+		FROM conversations WHERE workspace_id = ? AND status = 'open'`, args...).Scan(&out).Error
 	if err != nil {
 		return nil, dbError(err, "count conversations", "conversation")
 	}
