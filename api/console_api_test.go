@@ -267,10 +267,15 @@ func TestInboxViewsCountsAndSavedFilters(t *testing.T) {
 	}
 
 	// Each count equals the length of its view's list.
-	var counts map[string]int64
-	if st, raw := bobC.do("GET", "/api/v1/conversations/counts", nil, &counts); st != 200 {
-		t.Fatalf("counts: %d %s", st, raw)
+	getCounts := func(c *client) map[string]int64 {
+		t.Helper()
+		var out chat.ConversationCounts
+		if st, raw := c.do("GET", "/api/v1/conversations/counts", nil, &out); st != 200 {
+			t.Fatalf("counts: %d %s", st, raw)
+		}
+		return map[string]int64{"unassigned": out.Unassigned, "mine": out.Mine, "my_teams": out.MyTeams, "all": out.All, "closed": out.Closed}
 	}
+	counts := getCounts(bobC)
 	views := map[string]string{
 		"unassigned": "status=open&assignee=none",
 		"mine":       "status=open&assignee=me",
@@ -286,7 +291,7 @@ func TestInboxViewsCountsAndSavedFilters(t *testing.T) {
 		}
 	}
 	// The admin is in no team: their "my teams" is empty.
-	admin.do("GET", "/api/v1/conversations/counts", nil, &counts)
+	counts = getCounts(admin)
 	if counts["my_teams"] != 0 || counts["mine"] != 1 || len(admin.listIDs("team=mine")) != 0 {
 		t.Fatalf("admin's counts: %v", counts)
 	}
@@ -330,6 +335,25 @@ func TestInboxViewsCountsAndSavedFilters(t *testing.T) {
 	}
 	if ids := bobC.listIDs(q.Encode()); len(ids) != 2 {
 		t.Fatalf("saved filter lists %v", ids)
+	}
+	// Saved filters are counted with the views, except those with a search
+	// term (too slow to repeat on every change).
+	var search chat.SavedFilter
+	if st, raw := bobC.do("POST", "/api/v1/filters", map[string]any{"name": "Refunds", "query": map[string]any{"q": "refund"}}, &search); st != 201 {
+		t.Fatalf("save a search: %d %s", st, raw)
+	}
+	var withFilters chat.ConversationCounts
+	bobC.do("GET", "/api/v1/conversations/counts", nil, &withFilters)
+	if n, ok := withFilters.Filters[f.ID]; !ok || n != 2 {
+		t.Errorf("saved filter count: %v", withFilters.Filters)
+	}
+	if _, ok := withFilters.Filters[search.ID]; ok {
+		t.Errorf("a search filter was counted: %v", withFilters.Filters)
+	}
+	assign(admin, convs[6], map[string]any{"team_id": team.ID})
+	bobC.do("GET", "/api/v1/conversations/counts", nil, &withFilters)
+	if n := withFilters.Filters[f.ID]; n != 3 || int64(len(bobC.listIDs(q.Encode()))) != n {
+		t.Errorf("after one more team conversation the filter counts %d", n)
 	}
 	admin.do("GET", "/api/v1/filters", nil, &list)
 	if len(list.Filters) != 0 {
@@ -656,9 +680,9 @@ func TestOtherWorkspacesAreNotFound(t *testing.T) {
 			}
 		}
 	}
-	var counts map[string]int64
+	var counts chat.ConversationCounts
 	other.do("GET", "/api/v1/conversations/counts", nil, &counts)
-	if counts["all"] != 0 {
+	if counts.All != 0 {
 		t.Fatalf("other workspace counts %v", counts)
 	}
 	// Nothing changed.

@@ -244,6 +244,7 @@ func TestConsoleMoreSavedFilters(t *testing.T) {
 	)
 	filterBtn := `Array.from(document.querySelectorAll('[data-testid=saved-filter]')).find(b => b.textContent.includes('VIP customers'))`
 	waitFor[bool](tab, "the filter is in the sidebar, open", `(() => { const b = `+filterBtn+`; return !!b && b.getAttribute('aria-current') === 'page'; })()`)
+	waitFor[bool](tab, "the sidebar counts its two conversations", `(() => { const b = `+filterBtn+`; const c = b && b.querySelector('.count'); return !!c && c.textContent === '2'; })()`)
 	waitFor[bool](tab, "the list is titled after it", cbHasText(".inbox-title h1", "VIP customers"))
 	var saved struct {
 		Filters []struct {
@@ -270,6 +271,7 @@ func TestConsoleMoreSavedFilters(t *testing.T) {
 	// Live: a label added elsewhere brings a conversation in, one removed takes it out.
 	label(refund, "refund", "vip")
 	waitFor[bool](tab, "a newly labelled conversation joins", `!!document.querySelector('`+cbItem(refund)+`') && document.querySelectorAll('[data-testid=conversation-item]').length === 3`)
+	waitFor[bool](tab, "the sidebar counts it", `(() => { const b = `+filterBtn+`; const c = b && b.querySelector('.count'); return !!c && c.textContent === '3'; })()`)
 	label(vip1)
 	waitFor[bool](tab, "an unlabelled one leaves", `!document.querySelector('`+cbItem(vip1)+`') && document.querySelectorAll('[data-testid=conversation-item]').length === 2`)
 	// It survives a reload (the scope is remembered).

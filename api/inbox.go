@@ -106,9 +106,27 @@ func conversationFilter(me *chat.Agent, get func(string) string) (chat.Conversat
 // length of the matching list (see ConversationCounts in the store).
 func (s *Server) conversationCounts(c *echo.Context) error {
 	me := currentAgent(c)
-	counts, err := s.store.ConversationCounts(c.Request().Context(), me.WorkspaceID, me.ID, me.TeamIDs)
+	ctx := c.Request().Context()
+	counts, err := s.store.ConversationCounts(ctx, me.WorkspaceID, me.ID, me.TeamIDs)
 	if err != nil {
 		return err
+	}
+	filters, err := s.store.ListSavedFilters(ctx, me.WorkspaceID, me.ID)
+	if err != nil {
+		return err
+	}
+	counts.Filters = map[int64]int64{}
+	for _, sf := range filters {
+		if strings.TrimSpace(sf.Query["q"]) != "" {
+			continue
+		}
+		f, err := conversationFilter(me, func(k string) string { return sf.Query[k] })
+		if err != nil {
+			continue // saved before a rule tightened: the list shows the error
+		}
+		if counts.Filters[sf.ID], err = s.store.CountConversations(ctx, me.WorkspaceID, f); err != nil {
+			return err
+		}
 	}
 	return c.JSON(http.StatusOK, counts)
 }

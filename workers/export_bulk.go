@@ -150,7 +150,7 @@ func (h *ExportHandler) runBulk(ctx context.Context, exp *chat.Export) (*chat.Ex
 			return nil, err
 		}
 	}
-	total, err := h.Store.CountExportConversations(ctx, exp.WorkspaceID, filter)
+	total, err := h.Store.CountConversations(ctx, exp.WorkspaceID, filter)
 	if err != nil {
 		return nil, err
 	}

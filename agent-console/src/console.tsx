@@ -242,15 +242,21 @@ export function Console({ me: initialMe, onLogout }: { me: Agent; onLogout: () =
     }
   }
 
+  // Counts follow changes at most every 600 ms: a burst of frames makes one
+  // request, and a steady stream still refreshes them (the wait does not
+  // restart with every frame).
   function refreshCounts(now = false) {
-    clearTimeout(countsTimer.current);
-    const go = () =>
-      api<Counts>('GET', '/conversations/counts').then(
+    const go = () => {
+      countsTimer.current = 0;
+      return api<Counts>('GET', '/conversations/counts').then(
         (c) => setCounts(c && typeof c === 'object' && 'all' in c ? c : null),
         () => setCounts(null),
       );
-    if (now) void go();
-    else countsTimer.current = window.setTimeout(go, 600);
+    };
+    if (now) {
+      clearTimeout(countsTimer.current);
+      void go();
+    } else if (!countsTimer.current) countsTimer.current = window.setTimeout(go, 600);
   }
 
   // ---- messages of the open conversation ----
@@ -989,6 +995,7 @@ export function Console({ me: initialMe, onLogout }: { me: Agent; onLogout: () =
       const r = await api<unknown>('POST', '/filters', { name, query: q });
       const f = unwrap<SavedFilter>(r, 'filter');
       await loadFilters();
+      refreshCounts(true);
       setAdhoc({});
       setSearch('');
       if (f) pickScope({ kind: 'filter', id: f.id });

@@ -9,7 +9,7 @@ import { Avatar, Icon, usePopover } from './ui';
 
 export type Scope = { kind: 'view'; view: View } | { kind: 'filter'; id: number };
 
-export const VIEWS: { id: View; label: string; icon: string; count: keyof Counts }[] = [
+export const VIEWS: { id: View; label: string; icon: string; count: Exclude<keyof Counts, 'filters'> }[] = [
   { id: 'unassigned', label: 'Unassigned', icon: 'queue', count: 'unassigned' },
   { id: 'mine', label: 'Mine', icon: 'user', count: 'mine' },
   { id: 'my_teams', label: 'My teams', icon: 'users', count: 'my_teams' },
@@ -94,6 +94,15 @@ export function NavSidebar(p: {
                     >
                       <Icon name="filter" />
                       <span class="nav-label">{f.name}</span>
+                      {p.counts?.filters && p.counts.filters[f.id] !== undefined && (
+                        <span
+                          class={'count' + (p.counts.filters[f.id] ? '' : ' zero')}
+                          data-testid={'count-filter-' + f.id}
+                          aria-label={p.counts.filters[f.id] + ' conversations'}
+                        >
+                          {fmtCount(p.counts.filters[f.id])}
+                        </span>
+                      )}
                     </button>
                     <button type="button" class="icon-btn nav-del" aria-label={'Delete filter ' + f.name} onClick={() => p.onDeleteFilter(f.id)}>
                       <Icon name="x" size={14} />

@@ -206,6 +206,8 @@ export interface Counts {
   my_teams: number;
   all: number;
   closed: number;
+  /** Saved filter id -> count; filters with a search term are left out. */
+  filters?: Record<string, number> | null;
 }
 
 /** A server -> client websocket frame. */

@@ -146,8 +146,10 @@ type ExportStore interface {
 	// limit (cap 1000). Id order is stable while the export runs, unlike
 	// the inbox's activity order.
 	ExportConversations(ctx context.Context, workspaceID int64, f ConversationFilter, afterID int64, limit int) ([]*Conversation, error)
-	// CountExportConversations counts what ExportConversations would return.
-	CountExportConversations(ctx context.Context, workspaceID int64, f ConversationFilter) (int64, error)
+	// CountConversations counts the conversations matching f, Query, Cursor
+	// and Limit ignored: what ExportConversations returns, and the count of
+	// a saved filter without a search term.
+	CountConversations(ctx context.Context, workspaceID int64, f ConversationFilter) (int64, error)
 
 	// LinkKey returns the server-wide signing key called name, creating a
 	// random one on first use (every node and worker then reads the same).

@@ -391,6 +391,10 @@ type ConversationCounts struct {
 	MyTeams    int64 `json:"my_teams"`   // open, in one of my teams
 	All        int64 `json:"all"`        // open
 	Closed     int64 `json:"closed"`     // closed
+	// Filters counts the agent's saved filters by id; filters with a search
+	// term are left out (searching every message is too slow to repeat on
+	// every change).
+	Filters map[int64]int64 `json:"filters"`
 }
 
 // SavedFilter is an agent's named inbox filter: Query holds the inbox list's

@@ -358,7 +358,7 @@ func (db *DB) ExportConversations(ctx context.Context, workspaceID int64, f chat
 	return out, nil
 }
 
-func (db *DB) CountExportConversations(ctx context.Context, workspaceID int64, f chat.ConversationFilter) (int64, error) {
+func (db *DB) CountConversations(ctx context.Context, workspaceID int64, f chat.ConversationFilter) (int64, error) {
 	q, err := db.exportQuery(ctx, workspaceID, f)
 	if err != nil {
 		return 0, err

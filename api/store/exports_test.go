@@ -165,7 +165,7 @@ func TestExportConversationsMatchesInbox(t *testing.T) {
 			}
 			after = page[len(page)-1].ID
 		}
-		n, err := db.CountExportConversations(ctx, fx.Workspace.ID, f)
+		n, err := db.CountConversations(ctx, fx.Workspace.ID, f)
 		must(t, err)
 		if !slices.Equal(got, want) || n != int64(len(want)) {
 			t.Errorf("%s: export %v (count %d), inbox %v", name, got, n, want)
