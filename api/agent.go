@@ -32,6 +32,9 @@ func optionalID(c *echo.Context, name string) (*int64, error) {
 type conversationItem struct {
 	*chat.Conversation
 	Visitor *visitorSummary `json:"visitor,omitempty"`
+	// LastMessage is the newest message that is not an event, for the
+	// row's preview (notes included: only agents see the list).
+	LastMessage *chat.Message `json:"last_message,omitempty"`
 }
 
 type visitorSummary struct {
@@ -53,17 +56,22 @@ func (s *Server) listConversations(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	items := make([]conversationItem, 0, len(page.Conversations))
-	visitors := map[int64]*visitorSummary{}
+	visitorIDs := make([]int64, 0, len(page.Conversations))
+	convIDs := make([]int64, 0, len(page.Conversations))
 	for _, conv := range page.Conversations {
-		vs, ok := visitors[conv.VisitorID]
-		if !ok {
-			if v, err := s.store.Visitor(ctx, me.WorkspaceID, conv.VisitorID); err == nil {
-				vs = summarise(v)
-			}
-			visitors[conv.VisitorID] = vs
+		visitorIDs, convIDs = append(visitorIDs, conv.VisitorID), append(convIDs, conv.ID)
+	}
+	visitors, last, err := s.store.ListRows(ctx, me.WorkspaceID, visitorIDs, convIDs)
+	if err != nil {
+		return err
+	}
+	items := make([]conversationItem, 0, len(page.Conversations))
+	for _, conv := range page.Conversations {
+		item := conversationItem{Conversation: conv, LastMessage: last[conv.ID]}
+		if v := visitors[conv.VisitorID]; v != nil {
+			item.Visitor = summarise(v)
 		}
-		items = append(items, conversationItem{Conversation: conv, Visitor: vs})
+		items = append(items, item)
 	}
 	return c.JSON(http.StatusOK, map[string]any{"conversations": items, "next_cursor": page.NextCursor})
 }

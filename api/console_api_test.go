@@ -1030,3 +1030,64 @@ func TestTeamsCannedLabelsTokensWorkspaceAudit(t *testing.T) {
 		t.Fatal("a token leaked into the audit log")
 	}
 }
+
+// TestListRowsCarryVisitorAndPreview: each list row brings its visitor and
+// its newest message that is not an event (notes included), so the console
+// needs no request per row.
+func TestListRowsCarryVisitorAndPreview(t *testing.T) {
+	e := newEnv(t)
+	admin := e.loginAgent(e.admin.Email, e.password)
+	convA, vsA := e.startConversation(e.site)
+	convB, _ := e.startConversation(e.site)
+	v := e.client()
+	v.auth = "Bearer " + vsA.Token
+	if st, raw := v.do("PATCH", "/api/v1/widget/visitor", map[string]string{"name": "Dana <b>"}, nil); st != 200 {
+		t.Fatalf("name: %d %s", st, raw)
+	}
+	post := func(c *client, path, body string) {
+		t.Helper()
+		if st, raw := c.do("POST", path, map[string]string{"body": body, "client_id": body}, nil); st != 200 && st != 201 {
+			t.Fatalf("%s: %d %s", path, st, raw)
+		}
+	}
+	post(v, fmt.Sprintf("/api/v1/widget/conversations/%d/messages", convA), "Where is my order?")
+	post(admin, fmt.Sprintf("/api/v1/conversations/%d/messages", convA), "Checking now")
+	post(admin, fmt.Sprintf("/api/v1/conversations/%d/notes", convA), "VIP, be quick")
+	if st, raw := admin.do("POST", fmt.Sprintf("/api/v1/conversations/%d/close", convA), nil, nil); st != 200 {
+		t.Fatalf("close: %d %s", st, raw)
+	}
+	var out struct {
+		Conversations []struct {
+			ID      int64 `json:"id"`
+			Visitor *struct {
+				ID   int64
+				Name string
+			}
+			LastMessage *chat.Message `json:"last_message"`
+		}
+	}
+	if st, raw := admin.do("GET", "/api/v1/conversations?limit=10", nil, &out); st != 200 {
+		t.Fatalf("list: %d %s", st, raw)
+	}
+	rows := map[int64]int{}
+	for i, c := range out.Conversations {
+		rows[c.ID] = i
+	}
+	a, b := out.Conversations[rows[convA]], out.Conversations[rows[convB]]
+	if a.Visitor == nil || a.Visitor.ID != vsA.Visitor.ID || a.Visitor.Name != "Dana <b>" {
+		t.Errorf("row A's visitor: %+v", a.Visitor)
+	}
+	if a.LastMessage == nil || a.LastMessage.Body != "VIP, be quick" || a.LastMessage.Kind != chat.KindNote || a.LastMessage.ConversationID != convA {
+		t.Errorf("row A's preview (the close event is not one): %+v", a.LastMessage)
+	}
+	if b.Visitor == nil || b.LastMessage != nil {
+		t.Errorf("row B (no messages): visitor %+v, preview %+v", b.Visitor, b.LastMessage)
+	}
+
+	// The store leaves out another workspace's ids.
+	ws2, _, _ := e.seedWorkspace("Other", "another password 123")
+	vs, last, err := e.db.ListRows(context.Background(), ws2.ID, []int64{vsA.Visitor.ID}, []int64{convA})
+	if err != nil || len(vs) != 0 || len(last) != 0 {
+		t.Fatalf("foreign rows: %v %v %v", vs, last, err)
+	}
+}

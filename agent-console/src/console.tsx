@@ -397,7 +397,11 @@ export function Console({ me: initialMe, onLogout }: { me: Agent; onLogout: () =
     try {
       const r = await api<unknown>('GET', '/conversations?' + qs({ ...q, limit: LIST_PAGE, cursor: more ? cursorRef.current : '' }));
       if (gen !== listGen.current) return;
-      const page = items<Conversation>(r, 'conversations').map((c) => withPreview(c));
+      const page = items<Conversation>(r, 'conversations').map((c) => {
+        // The list brings each row's newest message: no request per row.
+        if (c.last_message) remember(c.last_message);
+        return withPreview(c);
+      });
       const vs: Record<number, Visitor> = {};
       for (const c of page) {
         if (c.visitor) vs[c.visitor.id] = mergeVisitor(visitorsRef.current[c.visitor.id], c.visitor);
@@ -477,7 +481,7 @@ export function Console({ me: initialMe, onLogout }: { me: Agent; onLogout: () =
   function needPreviews(ids: number[]) {
     for (const id of ids) {
       const c = known.current.get(id);
-      if (!c || !c.last_seq || lastMsgs.current[id] || previewAsked.current.has(id)) continue;
+      if (!c || !c.last_seq || c.last_message || lastMsgs.current[id] || previewAsked.current.has(id)) continue;
       previewAsked.current.add(id);
       api<unknown>('GET', `/conversations/${id}/messages?after_seq=${Math.max(0, c.last_seq - 3)}&limit=3`).then(
         (r) => {

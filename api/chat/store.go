@@ -216,6 +216,12 @@ type ConsoleStore interface {
 	ListAPITokens(ctx context.Context, workspaceID int64) ([]*APIToken, error)
 	DeleteAPIToken(ctx context.Context, workspaceID, tokenID int64) error
 
+	// ListRows returns what the inbox list shows beside each conversation,
+	// in two queries whatever the page size: the visitors by id and each
+	// conversation's newest message that is not an event (notes included).
+	// Ids of another workspace are left out.
+	ListRows(ctx context.Context, workspaceID int64, visitorIDs, conversationIDs []int64) (map[int64]*Visitor, map[int64]*Message, error)
+
 	// AddPageView records a page a visitor was on (the newest 100 are kept).
 	AddPageView(ctx context.Context, workspaceID, visitorID int64, url, title string) error
 	// PageViews lists a visitor's pages, newest first, at most limit (cap 100).

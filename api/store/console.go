@@ -816,3 +816,34 @@ func (db *DB) DeleteLabel(ctx context.Context, workspaceID, id int64) error {
 	}
 	return nil
 }
+
+func (db *DB) ListRows(ctx context.Context, workspaceID int64, visitorIDs, conversationIDs []int64) (map[int64]*chat.Visitor, map[int64]*chat.Message, error) {
+	visitors := map[int64]*chat.Visitor{}
+	last := map[int64]*chat.Message{}
+	tx := db.read(ctx)
+	if len(visitorIDs) > 0 {
+		var rows []visitorRow
+		if err := tx.Where("workspace_id = ? AND id IN ?", workspaceID, visitorIDs).Find(&rows).Error; err != nil {
+			return nil, nil, dbError(err, "list visitors", "visitor")
+		}
+		for i := range rows {
+			visitors[rows[i].ID] = rows[i].chat()
+		}
+	}
+	if len(conversationIDs) > 0 {
+		var rows []messageRow
+		err := tx.Raw(`SELECT m.* FROM messages m JOIN (
+				SELECT mm.conversation_id, MAX(mm.seq) AS seq FROM messages mm
+				JOIN conversations c ON c.id = mm.conversation_id AND c.workspace_id = ?
+				WHERE mm.conversation_id IN ? AND mm.kind <> ? GROUP BY mm.conversation_id
+			) newest ON m.conversation_id = newest.conversation_id AND m.seq = newest.seq`,
+			workspaceID, conversationIDs, chat.KindEvent).Scan(&rows).Error
+		if err != nil {
+			return nil, nil, dbError(err, "list newest messages", "message")
+		}
+		for i := range rows {
+			last[rows[i].ConversationID] = rows[i].chat()
+		}
+	}
+	return visitors, last, nil
+}
