@@ -16,7 +16,9 @@ type RoutingStore interface {
 	SetAgentCapacity(ctx context.Context, workspaceID, agentID int64, capacity int) error
 	ListTeams(ctx context.Context, workspaceID int64) ([]*Team, error)
 	RoutingAgents(ctx context.Context, workspaceID int64) ([]*AgentLoad, error)
-	QueuedConversations(ctx context.Context, workspaceID int64, limit int) ([]*Conversation, error)
+	// QueuedConversations returns the oldest perTeam queued conversations
+	// of each team, oldest first overall.
+	QueuedConversations(ctx context.Context, workspaceID int64, perTeam int) ([]*Conversation, error)
 	// TryAssign gives a queued conversation to an agent under capacity,
 	// atomically; ECONFLICT when the conversation or the agent changed.
 	TryAssign(ctx context.Context, workspaceID, conversationID, agentID int64) (*Conversation, *Message, error)

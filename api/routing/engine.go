@@ -27,7 +27,8 @@ type Store interface {
 	RoutingSettings(ctx context.Context, workspaceID int64) (chat.RoutingSettings, error)
 	ListTeams(ctx context.Context, workspaceID int64) ([]*chat.Team, error)
 	RoutingAgents(ctx context.Context, workspaceID int64) ([]*chat.AgentLoad, error)
-	QueuedConversations(ctx context.Context, workspaceID int64, limit int) ([]*chat.Conversation, error)
+	QueuedConversations(ctx context.Context, workspaceID int64, perTeam int) ([]*chat.Conversation, error)
+	Conversation(ctx context.Context, workspaceID, id int64) (*chat.Conversation, error)
 	TryAssign(ctx context.Context, workspaceID, conversationID, agentID int64) (*chat.Conversation, *chat.Message, error)
 	Requeue(ctx context.Context, workspaceID, conversationID, assigneeID int64, reason string) (*chat.Conversation, *chat.Message, error)
 	AssignedOpen(ctx context.Context, workspaceID int64) ([]*chat.Conversation, error)
@@ -324,11 +325,11 @@ func (e *Engine) assignOne(ctx context.Context, v *view, conv *chat.Conversation
 			return false, err
 		}
 		v.agents = agents
-		queue, err := e.store.QueuedConversations(ctx, conv.WorkspaceID, 1000)
+		now, err := e.store.Conversation(ctx, conv.WorkspaceID, conv.ID)
 		if err != nil {
 			return false, err
 		}
-		if !slices.ContainsFunc(queue, func(c *chat.Conversation) bool { return c.ID == conv.ID }) {
+		if now.AssigneeID != nil || now.Status != chat.ConvOpen {
 			return true, nil // taken elsewhere; the queue moved on
 		}
 	}

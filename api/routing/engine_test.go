@@ -131,14 +131,19 @@ func (w *world) conversation(v *chat.Visitor, team int64) *chat.Conversation {
 	return c
 }
 
-// conversationFast is conversation without the pause, for benchmarks.
+// conversationFast is conversation without the pause (creation order is
+// still kept by the id tie-break).
 func (w *world) conversationFast(v *chat.Visitor, team int64) *chat.Conversation {
 	w.t.Helper()
 	if v == nil {
 		v = w.visitor()
 	}
 	w.n++
-	c, _, err := w.db.CreateConversation(w.ctx, chat.NewConversation{WorkspaceID: w.ws.ID, SiteID: w.site.ID, VisitorID: v.ID, ClientID: fmt.Sprint("c", w.n)})
+	in := chat.NewConversation{WorkspaceID: w.ws.ID, SiteID: w.site.ID, VisitorID: v.ID, ClientID: fmt.Sprint("c", w.n)}
+	if team != 0 {
+		in.TeamID = &team
+	}
+	c, _, err := w.db.CreateConversation(w.ctx, in)
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -399,3 +404,40 @@ func TestGlobMatch(t *testing.T) {
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+// TestStuckQueueDoesNotStarveOtherTeams: a team whose long queue cannot move
+// (nobody eligible) does not keep a newer conversation of another team from
+// its free agent, and every queued visitor still gets a place in line.
+func TestStuckQueueDoesNotStarveOtherTeams(t *testing.T) {
+	w := newWorld(t)
+	stuck, free := w.team("Stuck"), w.team("Free")
+	w.agent(5, false, stuck) // offline: nobody eligible in Stuck
+	helper := w.agent(5, true, free)
+	for i := 0; i < 520; i++ {
+		w.conversationFast(nil, stuck)
+	}
+	newest := w.conversation(nil, free)
+	if n := w.drain(); n != 1 || w.assignee(newest) != helper.ID {
+		t.Fatalf("drain assigned %d; the Free team's conversation went to %d, want %d", n, w.assignee(newest), helper.ID)
+	}
+	late := w.conversation(nil, free)
+	w.agent(5, false, free)
+	if err := w.db.SetAgentCapacity(w.ctx, w.ws.ID, helper.ID, 1); err != nil {
+		t.Fatal(err)
+	}
+	w.drain()
+	pos, err := w.engine.Positions(w.ctx, w.ws.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	places := map[int64]int{}
+	for _, p := range pos {
+		places[p.ConversationID] = p.Position
+	}
+	if places[late.ID] != 1 {
+		t.Errorf("the Free team's waiting visitor is at %d, want 1 (behind nobody from Stuck)", places[late.ID])
+	}
+	if len(places) < 501 {
+		t.Errorf("%d queued visitors have a place", len(places))
+	}
+}

@@ -123,14 +123,21 @@ func (db *DB) RoutingAgents(ctx context.Context, workspaceID int64) ([]*chat.Age
 	return out, nil
 }
 
-// QueuedConversations returns open, unassigned conversations, oldest first.
-func (db *DB) QueuedConversations(ctx context.Context, workspaceID int64, limit int) ([]*chat.Conversation, error) {
-	if limit <= 0 || limit > 1000 {
-		limit = 1000
+// QueuedConversations returns the oldest perTeam open, unassigned
+// conversations of each team (conversations without a team are one more
+// queue), oldest first overall. A per-team limit, not a total one: a long
+// queue that cannot move (nobody eligible, auto-assign off) must not hide
+// the conversations of other teams.
+func (db *DB) QueuedConversations(ctx context.Context, workspaceID int64, perTeam int) ([]*chat.Conversation, error) {
+	if perTeam <= 0 || perTeam > 1000 {
+		perTeam = 1000
 	}
 	var rows []conversationRow
-	err := db.read(ctx).Where("workspace_id = ? AND assignee_id IS NULL AND status = ?", workspaceID, chat.ConvOpen).
-		Order("created_at, id").Limit(limit).Find(&rows).Error
+	// ROW_NUMBER() works in PostgreSQL and SQLite >= 3.25.
+	err := db.read(ctx).Raw(`SELECT * FROM (
+			SELECT conversations.*, ROW_NUMBER() OVER (PARTITION BY COALESCE(team_id, 0) ORDER BY created_at, id) AS queue_place
+			FROM conversations WHERE workspace_id = ? AND assignee_id IS NULL AND status = ?
+		) queued WHERE queue_place <= ? ORDER BY created_at, id`, workspaceID, chat.ConvOpen, perTeam).Scan(&rows).Error
 	if err != nil {
 		return nil, dbError(err, "list queue", "conversation")
 	}
