@@ -194,6 +194,8 @@ type AgentLoad struct {
 	Agent
 	Open           int        `json:"open"` // open or pending conversations assigned
 	LastAssignedAt *time.Time `json:"last_assigned_at"`
+	// StatusSince is when the agent last changed their status (nil: never).
+	StatusSince *time.Time `json:"status_since,omitempty"`
 }
 
 // Visitor is a person on a site, anonymous or identified.

@@ -364,16 +364,27 @@ func (e *Engine) Reassign(ctx context.Context, workspaceID int64) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	byID := map[int64]*chat.AgentLoad{}
 	names := map[int64]string{}
 	for _, a := range agents {
-		names[a.ID] = a.Name
+		byID[a.ID], names[a.ID] = a, a.Name
 	}
 	now := e.now()
 	moved := 0
 	for _, c := range convs {
 		id := *c.AssigneeID
 		var reason string
-		if _, ok := online[id]; !ok {
+		if a := byID[id]; a != nil && a.Status == chat.StatusOffline {
+			// Chose offline but left the console open: the grace runs from
+			// the change of status (or the assignment, if that came later).
+			since := a.StatusSince
+			if since == nil || (c.AssignedAt != nil && c.AssignedAt.After(*since)) {
+				since = c.AssignedAt
+			}
+			if since != nil && now.Sub(*since) > grace {
+				reason = orName(names[id]) + " went offline; the conversation is back in the queue"
+			}
+		} else if _, ok := online[id]; !ok {
 			last, err := e.presence.LastSeen(ctx, "agent", workspaceID, id)
 			if err != nil {
 				return moved, err

@@ -441,3 +441,58 @@ func TestStuckQueueDoesNotStarveOtherTeams(t *testing.T) {
 		t.Errorf("%d queued visitors have a place", len(places))
 	}
 }
+
+// TestChosenOfflineBeyondGrace: an agent who sets themselves offline but
+// leaves the console open (still connected) loses their conversations after
+// the grace period; one who is away keeps them.
+func TestChosenOfflineBeyondGrace(t *testing.T) {
+	w := newWorld(t)
+	if err := w.db.SetRoutingSettings(w.ctx, w.ws.ID, chat.RoutingSettings{OfflineGraceSeconds: 1}); err != nil {
+		t.Fatal(err)
+	}
+	leaver := w.agent(5, true)
+	c := w.conversation(nil, 0)
+	w.drain()
+	if w.assignee(c) != leaver.ID {
+		t.Fatal("not assigned")
+	}
+	stayer := w.agent(5, true)
+	d := w.conversation(nil, 0)
+	w.drain()
+	if w.assignee(d) != stayer.ID {
+		t.Fatalf("second conversation went to %d", w.assignee(d))
+	}
+	if err := w.db.SetAgentStatus(w.ctx, w.ws.ID, leaver.ID, chat.StatusOffline); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.db.SetAgentStatus(w.ctx, w.ws.ID, stayer.ID, chat.StatusAway); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := w.engine.Reassign(w.ctx, w.ws.ID); err != nil || n != 0 {
+		t.Fatalf("reassigned within the grace period: %d %v", n, err)
+	}
+	time.Sleep(1100 * time.Millisecond)
+	for _, a := range []*chat.Agent{leaver, stayer} { // the consoles are still open: heartbeats go on
+		if err := w.presence.Heartbeat(w.ctx, "agent", w.ws.ID, a.ID, fmt.Sprint("conn", a.ID)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := w.engine.Reassign(w.ctx, w.ws.ID); err != nil || n != 1 {
+		t.Fatalf("reassign after the grace period: %d %v", n, err)
+	}
+	if w.assignee(c) != 0 || w.assignee(d) != stayer.ID {
+		t.Fatalf("after the grace: c with %d (want queued), d with %d (want the away agent)", w.assignee(c), w.assignee(d))
+	}
+	// Setting offline again later does not restart the clock for nothing:
+	// status_since only moves when the status changes.
+	a1, _ := w.db.RoutingAgents(w.ctx, w.ws.ID)
+	if err := w.db.SetAgentStatus(w.ctx, w.ws.ID, leaver.ID, chat.StatusOffline); err != nil {
+		t.Fatal(err)
+	}
+	a2, _ := w.db.RoutingAgents(w.ctx, w.ws.ID)
+	for i := range a1 {
+		if a1[i].ID == leaver.ID && (a1[i].StatusSince == nil || !a1[i].StatusSince.Equal(*a2[i].StatusSince)) {
+			t.Fatalf("status_since moved without a change: %v -> %v", a1[i].StatusSince, a2[i].StatusSince)
+		}
+	}
+}

@@ -136,13 +136,20 @@ func (db *DB) SetAgentStatus(ctx context.Context, workspaceID, agentID int64, st
 	if !validAgentStatus(status) {
 		return invalid("unknown agent status %q", status)
 	}
-	res := db.write(ctx).Model(&agentRow{}).Where("id = ? AND workspace_id = ?", agentID, workspaceID).Update("status", status)
+	res := db.write(ctx).Model(&agentRow{}).Where("id = ? AND workspace_id = ?", agentID, workspaceID).
+		Updates(map[string]any{"status": status, "status_since": statusSince(status)})
 	if res.Error != nil {
 		return dbError(res.Error, "set agent status", "agent")
 	} else if res.RowsAffected == 0 {
 		return notFound("agent")
 	}
 	return nil
+}
+
+// statusSince keeps an agent's status_since when the status does not change
+// and restarts it when it does.
+func statusSince(status string) clause.Expr {
+	return gorm.Expr("CASE WHEN status = ? THEN status_since ELSE ? END", status, now())
 }
 
 // CreateTeam stores t and fills in its ID and CreatedAt. Team names are unique

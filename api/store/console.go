@@ -140,7 +140,7 @@ func (db *DB) UpdateAgent(ctx context.Context, workspaceID, agentID int64, u cha
 	if u.Active != nil {
 		fields["active"] = *u.Active
 		if !*u.Active {
-			fields["status"] = chat.StatusOffline
+			fields["status"], fields["status_since"] = chat.StatusOffline, statusSince(chat.StatusOffline)
 		}
 	}
 	var out *chat.Agent

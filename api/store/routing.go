@@ -118,7 +118,7 @@ func (db *DB) RoutingAgents(ctx context.Context, workspaceID int64) ([]*chat.Age
 		if a.TeamIDs == nil {
 			a.TeamIDs = []int64{}
 		}
-		out[i] = &chat.AgentLoad{Agent: *a, Open: byAgent[a.ID], LastAssignedAt: utcPtr(rows[i].LastAssignedAt)}
+		out[i] = &chat.AgentLoad{Agent: *a, Open: byAgent[a.ID], LastAssignedAt: utcPtr(rows[i].LastAssignedAt), StatusSince: utcPtr(rows[i].StatusSince)}
 	}
 	return out, nil
 }

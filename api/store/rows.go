@@ -65,6 +65,7 @@ type agentRow struct {
 	Status         string
 	Capacity       int
 	LastAssignedAt *time.Time
+	StatusSince    *time.Time // when Status last changed
 	Active         bool
 	PasswordHash   string
 	CreatedAt      time.Time
