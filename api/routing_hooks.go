@@ -82,6 +82,86 @@ func (s *Server) leave(c *wsConn) {
 	_ = s.cfg.Presence.Leave(ctx, kind, ws, id, c.id)
 }
 
+// announceGone tells a workspace that a person's connection closed, unless
+// another of their connections (a second tab, another node) is still
+// alive. Without presence tracking only visitors are announced, as before.
+func (s *Server) announceGone(c *wsConn) {
+	kind, ws, id := c.presenceKey()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if s.cfg.Presence == nil {
+		if kind == "visitor" {
+			s.publish(ctx, workspaceTopic(ws), visitorPresence(id, false))
+		}
+		return
+	}
+	if seen, err := s.cfg.Presence.Seen(ctx, kind, ws); err != nil {
+		s.log.Warn("presence", "err", err)
+		return
+	} else if _, still := seen[id]; still {
+		return
+	}
+	s.publish(ctx, workspaceTopic(ws), gonePresence(kind, id))
+}
+
+func visitorPresence(id int64, online bool) *realtime.Event {
+	return &realtime.Event{Kind: "presence", Frame: mustJSON(map[string]any{"type": "presence", "visitor_id": id, "online": online})}
+}
+
+// gonePresence says a person has no live connection left: a visitor is
+// offline, an agent shows offline whatever status they chose.
+func gonePresence(kind string, id int64) *realtime.Event {
+	if kind == "agent" {
+		return &realtime.Event{Kind: "presence", Frame: mustJSON(map[string]any{"type": "presence", "agent_id": id, "status": chat.StatusOffline})}
+	}
+	return visitorPresence(id, false)
+}
+
+// WatchPresence notices people whose connections stopped heartbeating
+// without a goodbye (their node died, their network went) and tells their
+// workspace, every interval until ctx ends. Each node runs it; a repeated
+// "gone" frame is harmless.
+func (s *Server) WatchPresence(ctx context.Context, every time.Duration) {
+	if s.cfg.Presence == nil {
+		return
+	}
+	type key struct {
+		ws   int64
+		kind string
+	}
+	prev := map[key]map[int64]time.Time{}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		wss, err := s.store.ListWorkspaces(ctx)
+		if err != nil && ctx.Err() == nil {
+			s.log.Warn("presence watch", "err", err)
+		}
+		for _, w := range wss {
+			for _, kind := range []string{"agent", "visitor"} {
+				seen, err := s.cfg.Presence.Seen(ctx, kind, w.ID)
+				if err != nil {
+					continue
+				}
+				k := key{w.ID, kind}
+				if old, ok := prev[k]; ok {
+					for id := range old {
+						if _, still := seen[id]; !still {
+							s.publish(ctx, workspaceTopic(w.ID), gonePresence(kind, id))
+						}
+					}
+				}
+				prev[k] = seen
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
 func (c *wsConn) presenceKey() (string, int64, int64) {
 	if c.actor.isAgent() {
 		return "agent", c.actor.agent.WorkspaceID, c.actor.agent.ID

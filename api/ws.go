@@ -204,13 +204,16 @@ func (s *Server) serveConn(parent context.Context, ws *websocket.Conn, kind stri
 	hello := map[string]any{"type": "hello", "server_time": time.Now().UTC(), "heartbeat_seconds": int(wsPingInterval / time.Second)}
 	if a.isAgent() {
 		hello["agent"] = a.agent
+		// Back after a drop: colleagues who saw them go offline see their status again.
+		s.publish(ctx, workspaceTopic(a.agent.WorkspaceID), &realtime.Event{Kind: "presence",
+			Frame: mustJSON(map[string]any{"type": "presence", "agent_id": a.agent.ID, "status": a.agent.Status})})
 	} else {
 		hello["visitor"] = a.visitor
-		s.publish(ctx, workspaceTopic(a.visitor.WorkspaceID), &realtime.Event{Kind: "presence",
-			Frame: mustJSON(map[string]any{"type": "presence", "visitor_id": a.visitor.ID, "online": true})})
-		defer s.publish(ctx, workspaceTopic(a.visitor.WorkspaceID), &realtime.Event{Kind: "presence",
-			Frame: mustJSON(map[string]any{"type": "presence", "visitor_id": a.visitor.ID, "online": false})})
+		s.publish(ctx, workspaceTopic(a.visitor.WorkspaceID), visitorPresence(a.visitor.ID, true))
 	}
+	// Runs after leave (deferred below): only the last connection's close
+	// says the person is gone.
+	defer s.announceGone(c)
 	c.enqueue(outItem{frame: mustJSON(hello)})
 
 	// Positions given at connect time are replayed before the connection

@@ -254,6 +254,8 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	engine.AfterDrain = srv.PublishQueue
 	routingDone := make(chan struct{})
 	go func() { defer close(routingDone); engine.Run(workCtx, 3*time.Second) }()
+	presenceDone := make(chan struct{})
+	go func() { defer close(presenceDone); srv.WatchPresence(workCtx, cfg.PresenceTTL/3) }()
 	waitWorkers := func() {}
 	if cfg.EmbeddedWorker {
 		if waitWorkers, err = startWorkers(workCtx, d, cfg, log, srv.RoutingNotify); err != nil {
@@ -289,6 +291,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	stopWork()
 	<-routingDone
+	<-presenceDone
 	waitWorkers()
 	log.Info("stopped")
 	return nil
