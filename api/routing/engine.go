@@ -466,10 +466,22 @@ func Matches(r chat.RoutingRule, conv *chat.Conversation, v *chat.Visitor) bool 
 			return false
 		}
 	}
-	if r.Field != "" && !strings.EqualFold(v.Attributes[r.Field], r.Value) {
+	if r.Field != "" && !strings.EqualFold(visitorField(v, r.Field), r.Value) {
 		return false
 	}
 	return true
+}
+
+// visitorField is a pre-chat field's value: name and email are kept on the
+// visitor, every other field among the attributes.
+func visitorField(v *chat.Visitor, field string) string {
+	switch field {
+	case "name":
+		return v.Name
+	case "email":
+		return v.Email
+	}
+	return v.Attributes[field]
 }
 
 // GlobMatch matches s against a pattern where * stands for any run of

@@ -496,3 +496,34 @@ func TestChosenOfflineBeyondGrace(t *testing.T) {
 		}
 	}
 }
+
+// TestRuleConditions: each condition of a team rule on its own and together.
+func TestRuleConditions(t *testing.T) {
+	conv := &chat.Conversation{SiteID: 7}
+	v := &chat.Visitor{Locale: "pt-BR", LastPage: "https://shop.example/help/returns", Email: "ana@corp.example",
+		Attributes: map[string]string{"plan": "Enterprise", "topic": "billing"}}
+	for _, c := range []struct {
+		name string
+		rule chat.RoutingRule
+		want bool
+	}{
+		{"no condition", chat.RoutingRule{}, true},
+		{"site", chat.RoutingRule{SiteID: 7}, true},
+		{"another site", chat.RoutingRule{SiteID: 8}, false},
+		{"pre-chat field", chat.RoutingRule{Field: "topic", Value: "billing"}, true},
+		{"pre-chat field, any case", chat.RoutingRule{Field: "plan", Value: "enterprise"}, true},
+		{"pre-chat field, other value", chat.RoutingRule{Field: "topic", Value: "sales"}, false},
+		{"missing field", chat.RoutingRule{Field: "company", Value: "x"}, false},
+		{"email field", chat.RoutingRule{Field: "email", Value: "ana@corp.example"}, true},
+		{"language prefix", chat.RoutingRule{Language: "pt"}, true},
+		{"language exact", chat.RoutingRule{Language: "pt-BR"}, true},
+		{"other language", chat.RoutingRule{Language: "p"}, false},
+		{"url", chat.RoutingRule{URLPattern: "https://*/help/*"}, true},
+		{"all together", chat.RoutingRule{SiteID: 7, Language: "pt", URLPattern: "*/returns", Field: "topic", Value: "billing"}, true},
+		{"all but one", chat.RoutingRule{SiteID: 7, Language: "pt", URLPattern: "*/returns", Field: "topic", Value: "sales"}, false},
+	} {
+		if got := routing.Matches(c.rule, conv, v); got != c.want {
+			t.Errorf("%s: %v, want %v", c.name, got, c.want)
+		}
+	}
+}
