@@ -284,6 +284,15 @@ func TestMultiNode(t *testing.T) {
 	visitor.until("typing from node B", isType("typing"))
 	agent.send(map[string]any{"type": "send", "id": "r", "conversation_id": convID, "client_id": "mn-r", "body": "hello from node B"})
 	record(visitor.until("reply on node A", isType("message")))
+	// Read receipts and presence cross nodes as well.
+	agent.send(map[string]any{"type": "read", "conversation_id": convID, "seq": 1})
+	visitor.until("the agent's read receipt on node A", func(f map[string]any) bool {
+		return f["type"] == "read" && f["reader_type"] == "agent" && f["seq"] == float64(1)
+	})
+	second.send(map[string]any{"type": "presence", "status": "away"})
+	agent.until("the second agent's status on node B", func(f map[string]any) bool {
+		return f["type"] == "presence" && f["agent_id"] == float64(login2.Agent.ID) && f["status"] == "away"
+	})
 
 	// Kill node A without warning; the agent keeps writing meanwhile.
 	if err := a.cmd.Process.Signal(syscall.SIGKILL); err != nil {
@@ -306,6 +315,12 @@ func TestMultiNode(t *testing.T) {
 			t.Fatalf("seq %d is %q", 4+i, seen[int64(4+i)])
 		}
 	}
+
+	// The agent of the dead node goes offline live for colleagues once the
+	// presence TTL has passed (the surviving node watches presence).
+	agent.until("the dead node's agent shown offline", func(f map[string]any) bool {
+		return f["type"] == "presence" && f["agent_id"] == float64(login2.Agent.ID) && f["status"] == "offline"
+	})
 
 	// The agent, connected through the surviving node, is still online.
 	var agents struct {
