@@ -124,6 +124,8 @@ func validateSettings(st *chat.SiteSettings, maxUpload int64) error {
 		return bad("at most 20 proactive rules")
 	case st.AutoCloseHours < 0 || st.AutoCloseHours > 24*365:
 		return bad("auto_close_hours must be between 0 (never) and 8760")
+	case st.FirstResponseSeconds < 0 || st.FirstResponseSeconds > 7*24*3600:
+		return bad("first_response_seconds must be between 0 (the workspace's) and 604800")
 	}
 	if st.Timezone != "" {
 		if err := validTimezone(st.Timezone); err != nil {

@@ -843,6 +843,21 @@ function SiteEditor({ id }: { id: number }) {
                 onInput={(e) => set({ auto_close_hours: Math.min(8760, Math.max(0, Math.round(Number(e.currentTarget.value) || 0))) })}
               />
             </Field>
+            <Field
+              id="site-first-response"
+              label="First response within (minutes)"
+              hint="An assigned conversation nobody answers in time goes back to the queue for the next agent. 0 uses the workspace's routing setting."
+            >
+              <input
+                id="site-first-response"
+                type="number"
+                min={0}
+                max={10080}
+                step={1}
+                value={st.first_response_seconds ? Math.round(st.first_response_seconds / 60) : 0}
+                onInput={(e) => set({ first_response_seconds: Math.min(10080, Math.max(0, Math.round(Number(e.currentTarget.value) || 0))) * 60 })}
+              />
+            </Field>
             <Field id="site-upload" label="Largest attachment from visitors (MB)" hint="0 uses the server's limit.">
               <input
                 id="site-upload"

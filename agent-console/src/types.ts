@@ -154,6 +154,7 @@ export interface SiteSettings {
   rating_email?: boolean;
   transcript_on_close?: boolean;
   auto_close_hours?: number;
+  first_response_seconds?: number;
 }
 
 export interface Site {

@@ -101,6 +101,9 @@ type SiteSettings struct {
 	// RatingEmail emails visitors who left an address a rating request
 	// when a conversation closes without a rating from the widget.
 	RatingEmail bool `json:"rating_email,omitempty"`
+	// FirstResponseSeconds overrides the workspace's first-response window
+	// for this site's conversations (0 = the workspace's).
+	FirstResponseSeconds int `json:"first_response_seconds,omitempty"`
 }
 
 // ProactiveRule greets a visitor whose page matches URLPattern (a glob with

@@ -35,6 +35,7 @@ type Store interface {
 	LastAssignee(ctx context.Context, workspaceID, visitorID, exclude int64) (int64, error)
 	AssignmentWaits(ctx context.Context, workspaceID int64, n int) ([]time.Duration, error)
 	Visitor(ctx context.Context, workspaceID, visitorID int64) (*chat.Visitor, error)
+	ListSites(ctx context.Context, workspaceID int64) ([]*chat.Site, error)
 	Assign(ctx context.Context, workspaceID, conversationID int64, assigneeID, teamID *int64, actor string) (*chat.Conversation, *chat.Message, error)
 }
 
@@ -348,13 +349,29 @@ func (e *Engine) Reassign(ctx context.Context, workspaceID int64) (int, error) {
 	if grace == 0 {
 		grace = 2 * time.Minute
 	}
-	window := time.Duration(settings.FirstResponseSeconds) * time.Second
 	convs, err := e.store.AssignedOpen(ctx, workspaceID)
 	if err != nil {
 		return 0, err
 	}
 	if len(convs) == 0 {
 		return 0, nil
+	}
+	// The first-response window: the site's, else the workspace's.
+	sites, err := e.store.ListSites(ctx, workspaceID)
+	if err != nil {
+		return 0, err
+	}
+	windows := map[int64]time.Duration{}
+	for _, s := range sites {
+		if s.Settings.FirstResponseSeconds > 0 {
+			windows[s.ID] = time.Duration(s.Settings.FirstResponseSeconds) * time.Second
+		}
+	}
+	windowOf := func(c *chat.Conversation) time.Duration {
+		if w, ok := windows[c.SiteID]; ok {
+			return w
+		}
+		return time.Duration(settings.FirstResponseSeconds) * time.Second
 	}
 	online, err := e.presence.Seen(ctx, "agent", workspaceID)
 	if err != nil {
@@ -398,7 +415,7 @@ func (e *Engine) Reassign(ctx context.Context, workspaceID int64) (int, error) {
 				reason = orName(names[id]) + " went offline; the conversation is back in the queue"
 			}
 		}
-		if reason == "" && window > 0 && c.FirstResponseAt == nil && c.AssignedAt != nil && now.Sub(*c.AssignedAt) > window {
+		if window := windowOf(c); reason == "" && window > 0 && c.FirstResponseAt == nil && c.AssignedAt != nil && now.Sub(*c.AssignedAt) > window {
 			reason = orName(names[id]) + " did not answer in time; the conversation is back in the queue"
 		}
 		if reason == "" {

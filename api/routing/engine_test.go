@@ -527,3 +527,35 @@ func TestRuleConditions(t *testing.T) {
 		}
 	}
 }
+
+// TestSiteFirstResponseWindow: a site's own first-response window applies to
+// its conversations; other sites keep the workspace's (none here).
+func TestSiteFirstResponseWindow(t *testing.T) {
+	w := newWorld(t)
+	strict := &chat.Site{WorkspaceID: w.ws.ID, Name: "Strict", PublicKey: fmt.Sprint("strict", time.Now().UnixNano()),
+		Settings: chat.SiteSettings{FirstResponseSeconds: 1}}
+	if err := w.db.CreateSite(w.ctx, strict); err != nil {
+		t.Fatal(err)
+	}
+	w.agent(5, true)
+	relaxed := w.conversation(nil, 0)
+	sv := &chat.Visitor{WorkspaceID: w.ws.ID, SiteID: strict.ID}
+	if err := w.db.CreateVisitor(w.ctx, sv); err != nil {
+		t.Fatal(err)
+	}
+	urgent, _, err := w.db.CreateConversation(w.ctx, chat.NewConversation{WorkspaceID: w.ws.ID, SiteID: strict.ID, VisitorID: sv.ID, ClientID: "u"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.drain()
+	if w.assignee(relaxed) == 0 || w.assignee(urgent) == 0 {
+		t.Fatal("not assigned")
+	}
+	time.Sleep(1100 * time.Millisecond)
+	if n, err := w.engine.Reassign(w.ctx, w.ws.ID); err != nil || n != 1 {
+		t.Fatalf("reassign: %d %v", n, err)
+	}
+	if w.assignee(urgent) != 0 || w.assignee(relaxed) == 0 {
+		t.Fatalf("the strict site's conversation should be back in the queue, the other kept: urgent %d, relaxed %d", w.assignee(urgent), w.assignee(relaxed))
+	}
+}
