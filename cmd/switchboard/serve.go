@@ -98,8 +98,12 @@ func openDeps(ctx context.Context, cfg *config, log *slog.Logger, migrate bool) 
 }
 
 // realtimePrefix names the Redis pub/sub channels that carry realtime
-// events between serve nodes and workers.
-const realtimePrefix = "switchboard:rt:"
+// events between serve nodes and workers. Pub/sub ignores Redis database
+// numbers, so the number is part of the name: two deployments sharing one
+// Redis server on different databases never hear each other.
+func realtimePrefix(client *redis.Client) string {
+	return fmt.Sprintf("switchboard:db%d:rt:", client.Options().DB)
+}
 
 // startWorkers runs the Asynq server and the outbox relay until ctx ends;
 // the returned function waits for them to stop.
@@ -218,7 +222,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	// cross nodes through Redis.
 	var broker realtime.Broker = realtime.NewMemoryBroker()
 	if d.mini == nil {
-		broker = realtime.NewRedisBroker(d.redis, realtimePrefix)
+		broker = realtime.NewRedisBroker(d.redis, realtimePrefix(d.redis))
 	}
 	hub, err := realtime.NewHub(ctx, broker, log)
 	if err != nil {
@@ -322,7 +326,7 @@ func cmdWorker(ctx context.Context, args []string, getenv func(string) string, s
 	// A separate worker has no sockets, but changes it makes (auto-close,
 	// snooze wake-up) still reach clients live: it publishes the same frames
 	// as a serve node, through Redis, to whichever nodes hold the sockets.
-	hub, err := realtime.NewHub(ctx, realtime.NewRedisBroker(d.redis, realtimePrefix), log)
+	hub, err := realtime.NewHub(ctx, realtime.NewRedisBroker(d.redis, realtimePrefix(d.redis)), log)
 	if err != nil {
 		return err
 	}
