@@ -412,6 +412,8 @@ async function call<T>(method: string, path: string, body?: unknown, again = fal
   return (await parse(r)) as T;
 }
 
+let configured = false; // sb:config has told the loader the site's colour and corner
+
 function applySite(name: string, s: SiteSettings): void {
   settings = s || {};
   siteName = name;
@@ -425,6 +427,7 @@ function applySite(name: string, s: SiteSettings): void {
   root.classList.toggle('sb-left', settings.position === 'left');
   // Be honest when agents can watch a message being typed.
   $('sb-notice').hidden = !settings.typing_preview;
+  configured = true;
   toParent('sb:config', { color, fg, position: settings.position || 'right', labels: [t('open'), t('close')] });
   void chooseLang();
 }
@@ -457,10 +460,10 @@ function applyLocale(): void {
   for (const e of Array.from(document.querySelectorAll<HTMLElement>('[data-ta]'))) e.setAttribute('aria-label', t(e.dataset.ta as Key));
   for (const e of Array.from(document.querySelectorAll<HTMLTextAreaElement>('[data-tp]'))) e.placeholder = t(e.dataset.tp as Key);
   paintHeader();
-  if (booted) {
-    renderAll();
-    toParent('sb:config', { labels: [t('open'), t('close')], color: settings.color, fg: root.style.getPropertyValue('--sb-accent-fg').trim() || '#fff', position: settings.position || 'right' });
-  }
+  if (booted) renderAll();
+  // The launcher's labels follow, once the loader has the site's look: a
+  // language chosen after the session (the site's default) must reach it too.
+  if (configured) toParent('sb:config', { labels: [t('open'), t('close')], color: settings.color, fg: root.style.getPropertyValue('--sb-accent-fg').trim() || '#fff', position: settings.position || 'right' });
 }
 
 // ---- header, availability, menu ------------------------------------------------
@@ -477,10 +480,12 @@ function paintHeader(): void {
   titleEl.textContent = siteName || t('title');
   teamEl.textContent = initial(siteName || t('title'));
   const off = offline();
-  statusEl.textContent =
-    queued && queued.conv === cur
-      ? t('queue', queued.position, Math.max(1, Math.round(queued.wait / 60)))
-      : !avail ? t('help') : !off ? t('online') : avail.within_hours === false ? t('hours') : t('away');
+  const inLine = !!queued && queued.conv === cur;
+  statusEl.textContent = inLine
+    ? t('queue', queued!.position, Math.max(1, Math.round(queued!.wait / 60)))
+    : !avail ? t('help') : !off ? t('online') : avail.within_hours === false ? t('hours') : t('away');
+  // The place and the wait are what a waiting visitor looks for: that line wraps instead of being cut off.
+  statusEl.parentElement!.classList.toggle('sb-wrap', inLine);
   dotEl.className = 'sb-dot' + (avail ? (off ? ' sb-off' : ' sb-on') : '');
 }
 
@@ -774,6 +779,7 @@ function renderAll(): void {
   if (view === 'list') renderList();
   else renderChat();
   paintMenu();
+  paintHeader(); // a place in the queue belongs to the conversation on screen
 }
 
 function renderList(): void {
