@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/labstack/echo/v5"
@@ -23,6 +22,11 @@ const (
 	sessionLifetime = 14 * 24 * time.Hour
 	visitorLifetime = 365 * 24 * time.Hour
 	minPasswordLen  = 8
+
+	// maxFailedLogins within failedLoginWindow lock an email (on every
+	// node: the count is in the database) until the oldest ages out.
+	maxFailedLogins   = 10
+	failedLoginWindow = 15 * time.Minute
 )
 
 // Token prefixes make leaked tokens recognisable (and greppable by scanners).
@@ -96,54 +100,6 @@ func HashToken(token string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// loginLimiter locks an email after too many failures in a window. It is
-// per node; with several nodes the bound is per node, which still stops
-// brute force.
-type loginLimiter struct {
-	mu     sync.Mutex
-	max    int
-	window time.Duration
-	fails  map[string][]time.Time
-}
-
-func newLoginLimiter(max int, window time.Duration) *loginLimiter {
-	return &loginLimiter{max: max, window: window, fails: map[string][]time.Time{}}
-}
-
-func (l *loginLimiter) recent(key string, now time.Time) []time.Time {
-	kept := l.fails[key][:0]
-	for _, t := range l.fails[key] {
-		if now.Sub(t) < l.window {
-			kept = append(kept, t)
-		}
-	}
-	if len(kept) == 0 {
-		delete(l.fails, key)
-	} else {
-		l.fails[key] = kept
-	}
-	return kept
-}
-
-func (l *loginLimiter) locked(key string) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return len(l.recent(key, time.Now())) >= l.max
-}
-
-func (l *loginLimiter) fail(key string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := time.Now()
-	l.fails[key] = append(l.recent(key, now), now)
-}
-
-func (l *loginLimiter) reset(key string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	delete(l.fails, key)
-}
-
 type meResponse struct {
 	Agent     *chat.Agent `json:"agent"`
 	CSRFToken string      `json:"csrf_token,omitempty"`
@@ -164,19 +120,25 @@ func (s *Server) login(c *echo.Context) error {
 	if email == "" || in.Password == "" {
 		return chat.Errorf(chat.EINVALID, "email and password are required")
 	}
-	if s.logins.locked(email) {
+	ctx := c.Request().Context()
+	if locked, err := s.logins.locked(ctx, email); err != nil {
+		return err
+	} else if locked {
 		return chat.Errorf(chat.ELOCKED, "too many failed logins; try again in 15 minutes")
 	}
-	ctx := c.Request().Context()
 	agent, err := s.store.AgentByEmail(ctx, email)
 	if err != nil && chat.ErrorCode(err) != chat.ENOTFOUND {
 		return err
 	}
 	if agent == nil || !agent.Active || !CheckPassword(agent.PasswordHash, in.Password) {
-		s.logins.fail(email)
+		if err := s.logins.record(ctx, email); err != nil {
+			return err // not counted: refuse rather than allow unbounded guesses
+		}
 		return chat.Errorf(chat.EUNAUTHORIZED, "wrong email or password")
 	}
-	s.logins.reset(email)
+	if err := s.logins.reset(ctx, email); err != nil {
+		s.log.Warn("login: clear failed logins", "err", err)
+	}
 	token, hash := NewToken(prefixSession)
 	csrf, _ := NewToken("")
 	sess, err := s.store.CreateAgentSession(ctx, agent.ID, hash, csrf, time.Now().Add(sessionLifetime))

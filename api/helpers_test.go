@@ -65,7 +65,10 @@ func newEnvWith(t testing.TB, cfg api.Config) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { hub.Close() })
-	cfg.Logger, cfg.MaxUploadBytes = quiet, 1<<20
+	if cfg.Logger == nil {
+		cfg.Logger = quiet
+	}
+	cfg.MaxUploadBytes = 1 << 20
 	srv := api.New(cfg, db, store.NewDiskBlobs(t.TempDir()), hub)
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(func() {

@@ -61,9 +61,9 @@ type Server struct {
 	hub    *realtime.Hub
 	log    *slog.Logger
 	echo   *echo.Echo
-	logins *loginLimiter
+	logins *rateLimiter // failed logins per lower-cased email
 	// transcriptMails counts the transcripts each agent emailed (by id).
-	transcriptMails *loginLimiter
+	transcriptMails *rateLimiter
 
 	connsMu  sync.Mutex
 	conns    map[*wsConn]struct{}
@@ -91,10 +91,10 @@ func New(cfg Config, store chat.Store, blobs chat.BlobStorage, hub *realtime.Hub
 		blobs:  blobs,
 		hub:    hub,
 		log:    cfg.Logger,
-		logins: newLoginLimiter(10, 15*time.Minute),
+		logins: newRateLimiter(store, "login", maxFailedLogins, failedLoginWindow),
 		conns:  map[*wsConn]struct{}{},
 	}
-	s.transcriptMails = newLoginLimiter(maxTranscriptMails, transcriptMailWindow)
+	s.transcriptMails = newRateLimiter(store, "transcript_email", maxTranscriptMails, transcriptMailWindow)
 	e := echo.NewWithConfig(echo.Config{Logger: cfg.Logger})
 	e.HTTPErrorHandler = s.handleError
 	e.Use(middleware.RequestID())
@@ -142,24 +142,25 @@ func (s *Server) routes() {
 	v1.POST("/auth/set-password", s.setPassword)
 	v1.POST("/auth/forgot", s.forgotPassword)
 
-	// Widget (visitor) API.
-	v1.POST("/widget/sessions", s.widgetSession)
+	// Widget (visitor) API; its writes are rate limited (widget_limits.go).
+	lim := s.newWidgetLimits()
+	v1.POST("/widget/sessions", s.widgetSession, lim.gate)
 	v1.GET("/widget/ws", s.visitorWS)
 	w := v1.Group("/widget", s.requireVisitor)
 	w.GET("/conversations", s.widgetConversations)
-	w.POST("/conversations", s.widgetCreateConversation)
+	w.POST("/conversations", s.widgetCreateConversation, lim.write)
 	w.GET("/conversations/:id", s.widgetConversation)
 	w.GET("/conversations/:id/messages", s.widgetMessages)
-	w.POST("/conversations/:id/messages", s.widgetSend)
-	w.POST("/conversations/:id/read", s.widgetRead)
+	w.POST("/conversations/:id/messages", s.widgetSend, lim.send)
+	w.POST("/conversations/:id/read", s.widgetRead, lim.write)
 	w.GET("/attachments/:id", s.widgetDownload)
 	w.GET("/availability", s.widgetAvailability)
 	w.GET("/conversations/:id/queue", s.widgetQueue)
-	w.POST("/identify", s.identify)
-	w.PATCH("/visitor", s.patchVisitor)
-	w.POST("/conversations/:id/rating", s.rateConversation)
-	w.POST("/conversations/:id/transcript", s.requestTranscript)
-	e.POST("/api/v1/widget/conversations/:id/attachments", s.widgetUpload, s.requireVisitor)
+	w.POST("/identify", s.identify, lim.write, lim.gate)
+	w.PATCH("/visitor", s.patchVisitor, lim.write)
+	w.POST("/conversations/:id/rating", s.rateConversation, lim.write)
+	w.POST("/conversations/:id/transcript", s.requestTranscript, lim.write, lim.transcript)
+	e.POST("/api/v1/widget/conversations/:id/attachments", s.widgetUpload, s.requireVisitor, lim.write)
 
 	// Agent API.
 	v1.GET("/agent/ws", s.agentWS)

@@ -26,8 +26,9 @@ import (
 
 const (
 	// maxTranscriptMails bounds the transcripts one agent may email per
-	// transcriptMailWindow (per node): the address is the agent's to choose,
-	// so a stolen session or API token must not become a spam relay.
+	// transcriptMailWindow (counted in the database, so across every node):
+	// the address is the agent's to choose, so a stolen session or API token
+	// must not become a spam relay.
 	maxTranscriptMails   = 30
 	transcriptMailWindow = time.Hour
 )
@@ -62,7 +63,9 @@ func (s *Server) emailTranscript(c *echo.Context) error {
 		return chat.Errorf(chat.EINVALID, "email is not a valid address: write one address such as name@example.com")
 	}
 	key := strconv.FormatInt(me.ID, 10)
-	if s.transcriptMails.locked(key) {
+	if locked, err := s.transcriptMails.locked(ctx, key); err != nil {
+		return err
+	} else if locked {
 		return chat.Errorf(chat.ERATELIMIT, "you have emailed %d transcripts in the last hour; try again later", maxTranscriptMails)
 	}
 	toVisitor := v.Email != "" && strings.EqualFold(to, strings.TrimSpace(v.Email))
@@ -71,7 +74,10 @@ func (s *Server) emailTranscript(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	s.transcriptMails.fail(key) // counts one sent
+	if err := s.transcriptMails.record(ctx, key); err != nil {
+		// The email is queued: failing now would only invite a resend.
+		s.log.Warn("email transcript: count it against the limit", "agent", me.ID, "err", err)
+	}
 	s.audit(c, me, "conversation.transcript_emailed", fmt.Sprintf("conversation:%d", conv.ID),
 		mustJSON(map[string]any{"email": to, "to_visitor": toVisitor}))
 	return c.JSON(http.StatusAccepted, map[string]any{"status": "queued", "email": to})

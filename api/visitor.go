@@ -228,6 +228,10 @@ func (s *Server) identify(c *echo.Context) error {
 		target = nil // unverified data never lands on a verified visitor
 	}
 	if target == nil {
+		// A fresh visitor row: the same per-address budget as a new session.
+		if err := allowNewVisitor(c); err != nil {
+			return err
+		}
 		target = &chat.Visitor{WorkspaceID: v.WorkspaceID, SiteID: v.SiteID, LastPage: v.LastPage, UserAgent: v.UserAgent,
 			Locale: v.Locale, Attributes: map[string]string{}, LastSeenAt: time.Now()}
 		if err := s.store.CreateVisitor(ctx, target); err != nil {

@@ -49,7 +49,8 @@ type widgetSessionResponse struct {
 
 // widgetSession hands the widget a bearer token for one site: the existing
 // visitor's when the given token is still valid for that site, else a new
-// anonymous visitor's.
+// anonymous visitor's. New visitors are rate limited per client address,
+// resumes per visitor (widget_limits.go).
 func (s *Server) widgetSession(c *echo.Context) error {
 	var in struct {
 		Site   string `json:"site"`
@@ -63,6 +64,13 @@ func (s *Server) widgetSession(c *echo.Context) error {
 	}
 	if in.Site == "" || len(in.Site) > 100 {
 		return chat.Errorf(chat.EINVALID, "site is required")
+	}
+	// Without a token this can only create a visitor: count it against the
+	// client's address before any database work (widget_limits.go).
+	if in.Token == "" {
+		if err := allowNewVisitor(c); err != nil {
+			return err
+		}
 	}
 	ctx := c.Request().Context()
 	site, err := s.store.SiteByKey(ctx, in.Site)
@@ -100,6 +108,9 @@ func (s *Server) widgetSession(c *echo.Context) error {
 	if in.Token != "" {
 		v, sess, err := s.store.VisitorBySession(ctx, HashToken(in.Token))
 		if err == nil && sess.SiteID == site.ID {
+			if err := allowVisitorWrite(c, v.ID); err != nil {
+				return err
+			}
 			v, err = s.store.EditVisitor(ctx, v.WorkspaceID, v.ID, func(v *chat.Visitor) error {
 				v.LastSeenAt, v.UserAgent = time.Now(), ua
 				if in.Page != "" {
@@ -114,6 +125,10 @@ func (s *Server) widgetSession(c *echo.Context) error {
 				return err
 			}
 			return c.JSON(http.StatusOK, widgetSessionResponse{Token: in.Token, Visitor: v, Site: toPublicSite(site), Availability: avail, ExpiresAt: sess.ExpiresAt})
+		}
+		// A stale or foreign token: this becomes a new visitor after all.
+		if err := allowNewVisitor(c); err != nil {
+			return err
 		}
 	}
 	v := &chat.Visitor{WorkspaceID: site.WorkspaceID, SiteID: site.ID, LastPage: in.Page, Locale: in.Locale,

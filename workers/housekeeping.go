@@ -13,6 +13,7 @@ type HousekeepingStore interface {
 	WakeSnoozed(ctx context.Context, now time.Time) ([]*chat.Conversation, []*chat.Message, error)
 	AutoClose(ctx context.Context, now time.Time) ([]*chat.Conversation, []*chat.Message, error)
 	PurgeExpired(ctx context.Context, now time.Time) (int, []string, error)
+	PurgeRateEvents(ctx context.Context, before time.Time) (int, error)
 }
 
 // BlobDeleter removes attachment bytes.
@@ -21,7 +22,8 @@ type BlobDeleter interface {
 }
 
 // Housekeeper runs the scheduled chores: snooze wake-ups, auto-close of
-// inactive conversations (with a system message), and the retention purge.
+// inactive conversations (with a system message), the retention purge and
+// forgetting rate-limit events older than chat.RateEventsKept.
 // Every chore is idempotent, so each worker process may run it; the
 // database decides (a conversation already woken or closed is left alone).
 // First-response SLA reassignment runs in the routing engine's sweep.
@@ -54,6 +56,10 @@ func (h *Housekeeper) RunOnce(ctx context.Context, now time.Time) error {
 	if purged > 0 {
 		h.Log.Info("retention purge", "conversations", purged, "attachments", len(keys))
 	}
+	if err != nil {
+		return err
+	}
+	_, err = h.Store.PurgeRateEvents(ctx, now.Add(-chat.RateEventsKept))
 	return err
 }
 

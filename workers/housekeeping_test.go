@@ -75,3 +75,26 @@ func TestHousekeeping(t *testing.T) {
 		t.Fatal("a second run repeated the chores")
 	}
 }
+
+// Rate-limit events older than chat.RateEventsKept are forgotten.
+func TestHousekeepingPurgesRateEvents(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.Open(t)
+	h := &workers.Housekeeper{Store: db, Blobs: store.NewDiskBlobs(t.TempDir()), Log: quiet}
+	now := time.Now()
+	for _, at := range []time.Time{now.Add(-chat.RateEventsKept - time.Minute), now.Add(-time.Minute)} {
+		if err := db.RecordRateEvent(ctx, "login", "ann@example.com", at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := h.RunOnce(ctx, now); err != nil {
+		t.Fatal(err)
+	}
+	n, err := db.CountRateEvents(ctx, "login", "ann@example.com", now.Add(-2*chat.RateEventsKept))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 {
+		t.Fatalf("%d events left, want the recent one", n)
+	}
+}

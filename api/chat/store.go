@@ -253,6 +253,25 @@ type ConsoleStore interface {
 	DeleteLabel(ctx context.Context, workspaceID, id int64) error
 }
 
+// RateLimitStore keeps the events that rate limits count (failed logins per
+// email, transcripts emailed per agent) in the database, so that every node
+// sees the same count and a restart forgets nothing. A bucket names the
+// limit; a key is what it limits within the bucket.
+type RateLimitStore interface {
+	// RecordRateEvent records one event for key in bucket, at at.
+	RecordRateEvent(ctx context.Context, bucket, key string, at time.Time) error
+	// CountRateEvents counts key's events in bucket later than since.
+	CountRateEvents(ctx context.Context, bucket, key string, since time.Time) (int, error)
+	// ClearRateEvents forgets every event of key in bucket.
+	ClearRateEvents(ctx context.Context, bucket, key string) error
+	// PurgeRateEvents deletes the events, of any bucket, older than before.
+	PurgeRateEvents(ctx context.Context, before time.Time) (int, error)
+}
+
+// RateEventsKept is how long rate-limit events are kept (housekeeping purges
+// older ones): longer than any limit's window.
+const RateEventsKept = 24 * time.Hour
+
 // Store is everything the server needs from storage.
 type Store interface {
 	ConsoleStore
@@ -265,6 +284,7 @@ type Store interface {
 	RoutingStore
 	JobStore
 	ExportStore
+	RateLimitStore
 	Ping(ctx context.Context) error
 	Close() error
 }

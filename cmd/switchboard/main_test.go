@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -56,6 +57,49 @@ func TestHelpListsEverySetting(t *testing.T) {
 	for _, s := range settings {
 		if !strings.Contains(out.String(), s.env) || !strings.Contains(out.String(), "--"+s.flag) {
 			t.Errorf("--help does not list %s / --%s", s.env, s.flag)
+		}
+	}
+}
+
+// TestDeploymentDocListsEverySetting: docs/deployment.md promises to list
+// every setting; each needs a row "| `ENV` | `--flag` | default | help |"
+// with the flag and default of the settings table.
+func TestDeploymentDocListsEverySetting(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/deployment.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := map[string][]string{} // env var -> cells
+	for _, line := range strings.Split(string(doc), "\n") {
+		cells := strings.Split(line, "|")
+		if len(cells) < 6 || !strings.HasPrefix(line, "| `SWITCHBOARD_") {
+			continue
+		}
+		for i := range cells {
+			cells[i] = strings.TrimSpace(cells[i])
+		}
+		rows[strings.Trim(cells[1], "`")] = cells[1:]
+	}
+	for _, s := range settings {
+		row, ok := rows[s.env]
+		if !ok {
+			t.Errorf("docs/deployment.md has no settings row for %s", s.env)
+			continue
+		}
+		if want := "`--" + s.flag + "`"; row[1] != want {
+			t.Errorf("docs/deployment.md: %s: flag %s, want %s", s.env, row[1], want)
+		}
+		want := "`" + s.def + "`"
+		if s.def == "" {
+			want = "empty"
+		}
+		if row[2] != want {
+			t.Errorf("docs/deployment.md: %s: default %s, want %s", s.env, row[2], want)
+		}
+	}
+	for env := range rows {
+		if !slices.ContainsFunc(settings, func(s setting) bool { return s.env == env }) {
+			t.Errorf("docs/deployment.md lists %s, which is not a setting", env)
 		}
 	}
 }
