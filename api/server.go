@@ -7,7 +7,9 @@ import (
 	"context"
 	"io/fs"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"strings"
@@ -30,6 +32,9 @@ type Config struct {
 	// PublicURL is the externally visible origin, e.g. https://chat.example.com.
 	// Empty means "whatever Host the request came to", fine on one host.
 	PublicURL string
+	// TrustedProxies are the networks of reverse proxies whose
+	// X-Forwarded-For names the client; empty: the TCP peer is the client.
+	TrustedProxies []netip.Prefix
 	// SecureCookies marks the session cookie Secure (on behind HTTPS).
 	SecureCookies bool
 	// MaxUploadBytes caps one attachment (default 25 MiB).
@@ -96,6 +101,14 @@ func New(cfg Config, store chat.Store, blobs chat.BlobStorage, hub *realtime.Hub
 	}
 	s.transcriptMails = newRateLimiter(store, "transcript_email", maxTranscriptMails, transcriptMailWindow)
 	e := echo.NewWithConfig(echo.Config{Logger: cfg.Logger})
+	if len(cfg.TrustedProxies) > 0 {
+		// Only the configured proxies are believed, not every private address.
+		opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+		for _, p := range cfg.TrustedProxies {
+			opts = append(opts, echo.TrustIPRange(&net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}))
+		}
+		e.IPExtractor = echo.ExtractIPFromXFFHeader(opts...)
+	}
 	e.HTTPErrorHandler = s.handleError
 	e.Use(middleware.RequestID())
 	e.Use(s.observe)

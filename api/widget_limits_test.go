@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/cookiejar"
+	"net/netip"
 	"strconv"
 	"strings"
 	"testing"
@@ -325,5 +326,40 @@ func TestWidgetLimitTranscripts(t *testing.T) {
 	expectLimited(t, "sixth transcript", st, h, body, 600)
 	if n := outbox(); n != 5 {
 		t.Fatalf("%d transcript requests queued, want 5", n)
+	}
+}
+
+// TestTrustedProxies: behind a configured proxy each visitor's own address
+// (from X-Forwarded-For) has its own new-visitor budget; without the
+// setting the header is ignored, so nobody can spoof their way past it.
+func TestTrustedProxies(t *testing.T) {
+	session := func(e *env, xff string) int {
+		t.Helper()
+		c := e.client()
+		c.extra = [2]string{"X-Forwarded-For", xff}
+		st, _ := c.do("POST", "/api/v1/widget/sessions", map[string]string{"site": e.site.PublicKey}, nil)
+		return st
+	}
+	behind := newEnvWith(t, api.Config{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}})
+	for i := range 40 { // 40 visitors behind one proxy, each from their own address
+		if st := session(behind, fmt.Sprintf("203.0.113.%d", i+1)); st != http.StatusCreated {
+			t.Fatalf("visitor %d behind the trusted proxy: %d", i+1, st)
+		}
+	}
+	for i := range 25 { // one address still has its own limit
+		st := session(behind, "198.51.100.7")
+		if i < 20 && st != http.StatusCreated || i >= 21 && st != http.StatusTooManyRequests {
+			t.Fatalf("request %d from one address behind the proxy: %d", i+1, st)
+		}
+	}
+	direct := newEnv(t)
+	refused := 0
+	for i := range 25 { // no trusted proxies: a forged header changes nothing
+		if session(direct, fmt.Sprintf("203.0.113.%d", i+1)) == http.StatusTooManyRequests {
+			refused++
+		}
+	}
+	if refused == 0 {
+		t.Fatal("X-Forwarded-For from an untrusted peer bypassed the per-address limit")
 	}
 }

@@ -29,6 +29,7 @@ type config struct {
 	PresenceTTL       time.Duration
 	EffectLease       time.Duration
 	WebhookAllow      []netip.Prefix
+	TrustedProxies    []netip.Prefix
 	MailFrom          string
 }
 
@@ -148,23 +149,13 @@ var settings = []setting{
 		c.EffectLease = d
 		return nil
 	}},
-	{"webhook-allow", "SWITCHBOARD_WEBHOOK_ALLOW", "", "comma-separated networks webhooks may reach although private (on-premise targets), e.g. 10.0.5.0/24", func(c *config, v string) error {
-		c.WebhookAllow = nil
-		for _, part := range strings.Split(v, ",") {
-			if part = strings.TrimSpace(part); part == "" {
-				continue
-			}
-			p, err := netip.ParsePrefix(part)
-			if err != nil {
-				a, aerr := netip.ParseAddr(part)
-				if aerr != nil {
-					return fmt.Errorf("%q is not a network like 10.0.0.0/8 or an address", part)
-				}
-				p = netip.PrefixFrom(a, a.BitLen())
-			}
-			c.WebhookAllow = append(c.WebhookAllow, p)
-		}
-		return nil
+	{"webhook-allow", "SWITCHBOARD_WEBHOOK_ALLOW", "", "comma-separated networks webhooks may reach although private (on-premise targets), e.g. 10.0.5.0/24", func(c *config, v string) (err error) {
+		c.WebhookAllow, err = parseNetworks(v)
+		return err
+	}},
+	{"trusted-proxies", "SWITCHBOARD_TRUSTED_PROXIES", "", "comma-separated networks of your reverse proxies / load balancers, e.g. 10.0.0.0/8; their X-Forwarded-For header then gives the visitor's address (rate limits per address, logs). Empty: the TCP peer is the client", func(c *config, v string) (err error) {
+		c.TrustedProxies, err = parseNetworks(v)
+		return err
 	}},
 	{"mail-from", "SWITCHBOARD_MAIL_FROM", "Switchboard <no-reply@switchboard.local>", "sender of outgoing email", func(c *config, v string) error {
 		if _, err := mail.ParseAddress(v); err != nil {
@@ -220,4 +211,25 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 	var l slog.Level
 	_ = l.UnmarshalText([]byte(level))
 	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+// parseNetworks reads comma-separated networks ("10.0.0.0/8") or single
+// addresses.
+func parseNetworks(v string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, part := range strings.Split(v, ",") {
+		if part = strings.TrimSpace(part); part == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(part)
+		if err != nil {
+			a, aerr := netip.ParseAddr(part)
+			if aerr != nil {
+				return nil, fmt.Errorf("%q is not a network like 10.0.0.0/8 or an address", part)
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
 }

@@ -243,6 +243,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		Presence:       presence,
 		PresenceEvery:  cfg.PresenceTTL / 3,
 		PublicURL:      cfg.PublicURL,
+		TrustedProxies: cfg.TrustedProxies,
 		SecureCookies:  strings.HasPrefix(cfg.PublicURL, "https://"),
 		MaxUploadBytes: int64(cfg.MaxUploadMB) << 20,
 		Demo:           demo,
