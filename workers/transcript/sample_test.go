@@ -24,7 +24,7 @@ func sampleDoc(tb testing.TB) *Doc {
 	bodies := []struct{ typ, kind, name, body string }{
 		{chat.AuthorVisitor, chat.KindText, "Анна", "Здравствуйте! У меня вопрос по счёту №123."},
 		{chat.AuthorAgent, chat.KindText, "Bob", "Hello Anna — Γειά σου κόσμε! How can I help?"},
-		{chat.AuthorVisitor, chat.KindText, "Анна", "我的订单还没有到。请帮我查一下。日本語のテキストもあります。"},
+		{chat.AuthorVisitor, chat.KindText, "Анна", "我的订单还没有到。请帮我查一下。日本語のテキストもあります。한국어 문장도 있습니다."},
 		{chat.AuthorAgent, chat.KindNote, "Bob", "Private: check the refund <script>alert(1)</script>"},
 		{chat.AuthorVisitor, chat.KindText, "Анна", "مرحبا بكم في موقعنا، السلام عليكم 123"},
 		{chat.AuthorSystem, chat.KindEvent, "", "Conversation closed by Bob"},

@@ -117,7 +117,7 @@ func TestPDFScripts(t *testing.T) {
 	text := pdfText(t, pdf)
 	for _, want := range []string{
 		"Conversation #42", "Здравствуйте! У меня вопрос по счёту №123.", "Γειά σου κόσμε!",
-		"我的订单还没有到。请帮我查一下。", "日本語のテキストもあります。", "Attachment: квитанция.pdf (120.6 KB)",
+		"我的订单还没有到。请帮我查一下。", "日本語のテキストもあります。", "한국어 문장도 있습니다.", "Attachment: квитанция.pdf (120.6 KB)",
 		"PRIVATE NOTE", "2025-03-04 14:05:00", "Europe/Paris",
 	} {
 		if !strings.Contains(text, want) {
