@@ -207,13 +207,15 @@ function main(script: HTMLScriptElement | null): void {
         setUnread(Math.max(0, +(m.count as number) || 0), String(m.title || ''), !!m.quiet);
         emit('unread', unread);
         break;
-      case 'sb:config':
+      case 'sb:config': {
         if (typeof m.color === 'string' && /^#[0-9a-f]{3,8}$/i.test(m.color)) css(btn, 'background:' + m.color + ';color:' + (m.fg === '#111' ? '#111' : '#fff'));
+        const wasLeft = left;
         left = m.position === 'left';
         if (Array.isArray(m.labels)) labels = m.labels.map(String);
         icon();
-        layout();
+        if (left !== wasLeft) layout(); // a new language alone moves nothing
         break;
+      }
       case 'sb:ev':
         if (m.name === 'ready') readyData = m.data;
         emit(String(m.name), m.data);
