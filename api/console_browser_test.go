@@ -19,6 +19,7 @@ import (
 	console "github.com/switchboard-chat/switchboard/agent-console"
 	"github.com/switchboard-chat/switchboard/api"
 	"github.com/switchboard-chat/switchboard/api/chat"
+	"github.com/switchboard-chat/switchboard/workers/mailtest"
 )
 
 // Browser tests of the agent console: the everyday flow (a conversation
@@ -773,10 +774,10 @@ func TestConsoleExportAndAdminPages(t *testing.T) {
 	if got := evalJS[string](tab, `document.activeElement ? document.activeElement.id : ''`); got != "email-transcript-button" {
 		t.Errorf("focus did not return to the button (%q has it)", got)
 	}
-	var sent []caughtMail
+	var sent []mailtest.Mail
 	for deadline := time.Now().Add(15 * time.Second); len(sent) == 0; time.Sleep(200 * time.Millisecond) {
 		x.runJobs()
-		if sent = mails.all(); len(sent) == 0 && time.Now().After(deadline) {
+		if sent = mails.All(); len(sent) == 0 && time.Now().After(deadline) {
 			t.Fatal("the transcript email never arrived")
 		}
 	}

@@ -4,15 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"mime"
-	"mime/multipart"
-	"mime/quotedprintable"
-	"net"
-	"net/mail"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,11 +15,11 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
-	"github.com/emersion/go-smtp"
 
 	"github.com/switchboard-chat/switchboard/api/chat"
 	"github.com/switchboard-chat/switchboard/api/store"
 	"github.com/switchboard-chat/switchboard/workers"
+	"github.com/switchboard-chat/switchboard/workers/mailtest"
 )
 
 // More browser tests of the agent console, for what TestConsoleFlow and its
@@ -297,92 +290,6 @@ func TestConsoleMoreSavedFilters(t *testing.T) {
 	noProblems(t, tab)
 }
 
-// cmSMTP is an in-process SMTP server that keeps what it receives.
-type cmSMTP struct {
-	mu   sync.Mutex
-	msgs []string
-}
-
-type cmSMTPSession struct{ s *cmSMTP }
-
-func (x cmSMTPSession) Mail(string, *smtp.MailOptions) error { return nil }
-func (x cmSMTPSession) Rcpt(string, *smtp.RcptOptions) error { return nil }
-func (x cmSMTPSession) Data(r io.Reader) error {
-	b, err := io.ReadAll(r)
-	if err != nil {
-		return err
-	}
-	x.s.mu.Lock()
-	x.s.msgs = append(x.s.msgs, string(b))
-	x.s.mu.Unlock()
-	return nil
-}
-func (x cmSMTPSession) Reset()        {}
-func (x cmSMTPSession) Logout() error { return nil }
-
-func (s *cmSMTP) all() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]string(nil), s.msgs...)
-}
-
-func cmStartSMTP(t *testing.T) (*cmSMTP, string) {
-	t.Helper()
-	sink := &cmSMTP{}
-	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return cmSMTPSession{sink}, nil }))
-	srv.Domain = "localhost"
-	srv.AllowInsecureAuth = true
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	return sink, "smtp://" + ln.Addr().String()
-}
-
-// cmMailText decodes an email's subject, recipient and plain text.
-func cmMailText(t *testing.T, raw string) (to, subject, text string) {
-	t.Helper()
-	m, err := mail.ReadMessage(strings.NewReader(raw))
-	if err != nil {
-		t.Fatalf("reading the email: %v\n%s", err, raw)
-	}
-	dec := new(mime.WordDecoder)
-	subject, _ = dec.DecodeHeader(m.Header.Get("Subject"))
-	var part func(h map[string][]string, body io.Reader) string
-	part = func(h map[string][]string, body io.Reader) string {
-		get := func(k string) string {
-			if v := h[k]; len(v) > 0 {
-				return v[0]
-			}
-			return ""
-		}
-		ct, params, _ := mime.ParseMediaType(get("Content-Type"))
-		if strings.HasPrefix(ct, "multipart/") {
-			mr := multipart.NewReader(body, params["boundary"])
-			for {
-				p, err := mr.NextRawPart()
-				if err != nil {
-					return ""
-				}
-				if s := part(p.Header, p); s != "" {
-					return s
-				}
-			}
-		}
-		if ct != "" && ct != "text/plain" {
-			return ""
-		}
-		if strings.EqualFold(get("Content-Transfer-Encoding"), "quoted-printable") {
-			body = quotedprintable.NewReader(body)
-		}
-		b, _ := io.ReadAll(body)
-		return string(b)
-	}
-	return m.Header.Get("To"), subject, part(m.Header, m.Body)
-}
-
 // TestConsoleMoreInvite: an admin invites an agent from the Agents page;
 // the invitation email (sent through SMTP by the jobs) carries the one-time
 // link; the new agent opens it in their own browser, chooses a password and
@@ -390,7 +297,7 @@ func cmMailText(t *testing.T, raw string) (to, subject, text string) {
 func TestConsoleMoreInvite(t *testing.T) {
 	cbRequire(t)
 	e := newEnv(t)
-	sink, smtpURL := cmStartSMTP(t)
+	sink, smtpURL := mailtest.Start(t)
 	mailer, err := workers.NewSMTPMailer(smtpURL, "Switchboard <no-reply@acme.test>")
 	if err != nil {
 		t.Fatal(err)
@@ -444,15 +351,15 @@ func TestConsoleMoreInvite(t *testing.T) {
 	waitFor[bool](tab, "the new agent is listed", cbHasText("[data-testid=agent-row]", "nora.new@acme.test"))
 
 	// The jobs send the invitation; its link is the one the dialog shows.
-	if n := len(sink.all()); n != 0 {
+	if n := len(sink.All()); n != 0 {
 		t.Fatalf("%d emails before the jobs ran", n)
 	}
 	runJobs()
-	msgs := sink.all()
+	msgs := sink.All()
 	if len(msgs) != 1 {
 		t.Fatalf("SMTP received %d emails, want the invitation", len(msgs))
 	}
-	to, subject, text := cmMailText(t, msgs[0])
+	to, subject, text := strings.Join(msgs[0].To, ", "), msgs[0].Subject, msgs[0].Text
 	link := regexp.MustCompile(`https?://\S+/set-password#token=\S+`).FindString(text)
 	if !strings.Contains(to, "nora.new@acme.test") || !strings.Contains(subject, "invited") || link != shown {
 		t.Fatalf("invitation email to %q, subject %q, link %q (dialog: %q):\n%s", to, subject, link, shown, text)

@@ -2,126 +2,21 @@ package api_test
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"io"
-	"mime"
-	"mime/multipart"
-	"mime/quotedprintable"
-	"net"
-	"net/mail"
 	"strings"
-	"sync"
 	"testing"
-
-	"github.com/emersion/go-smtp"
 
 	"github.com/switchboard-chat/switchboard/api/chat"
 	"github.com/switchboard-chat/switchboard/workers"
+	"github.com/switchboard-chat/switchboard/workers/mailtest"
 )
-
-// smtpCatcher is an SMTP server in-process that keeps what arrives.
-type smtpCatcher struct {
-	mu   sync.Mutex
-	msgs []caughtMail
-}
-
-// caughtMail is one email as it arrived, with its parts decoded.
-type caughtMail struct {
-	To      []string
-	Subject string
-	Text    string
-	HTML    string
-	Raw     string
-}
-
-type catcherSession struct {
-	c  *smtpCatcher
-	to []string
-}
-
-func (s *catcherSession) Mail(string, *smtp.MailOptions) error { return nil }
-func (s *catcherSession) Rcpt(to string, _ *smtp.RcptOptions) error {
-	s.to = append(s.to, to)
-	return nil
-}
-func (s *catcherSession) Data(r io.Reader) error {
-	raw, err := io.ReadAll(r)
-	if err != nil {
-		return err
-	}
-	m := caughtMail{To: s.to, Raw: string(raw)}
-	if msg, err := mail.ReadMessage(strings.NewReader(string(raw))); err == nil {
-		m.Subject, _ = new(mime.WordDecoder).DecodeHeader(msg.Header.Get("Subject"))
-		readPart(&m, msg.Header.Get("Content-Type"), msg.Header.Get("Content-Transfer-Encoding"), msg.Body)
-	}
-	s.c.mu.Lock()
-	s.c.msgs = append(s.c.msgs, m)
-	s.c.mu.Unlock()
-	s.to = nil
-	return nil
-}
-func (s *catcherSession) Reset()        { s.to = nil }
-func (s *catcherSession) Logout() error { return nil }
-
-// readPart decodes text/plain and text/html parts, walking multiparts.
-func readPart(m *caughtMail, ctype, encoding string, body io.Reader) {
-	mt, params, err := mime.ParseMediaType(ctype)
-	if err != nil {
-		return
-	}
-	if strings.HasPrefix(mt, "multipart/") {
-		mr := multipart.NewReader(body, params["boundary"])
-		for {
-			p, err := mr.NextRawPart()
-			if err != nil {
-				return
-			}
-			readPart(m, p.Header.Get("Content-Type"), p.Header.Get("Content-Transfer-Encoding"), p)
-		}
-	}
-	switch strings.ToLower(encoding) {
-	case "quoted-printable":
-		body = quotedprintable.NewReader(body)
-	case "base64":
-		body = base64.NewDecoder(base64.StdEncoding, body) // ignores line breaks
-	}
-	b, _ := io.ReadAll(body)
-	switch mt {
-	case "text/plain":
-		m.Text += string(b)
-	case "text/html":
-		m.HTML += string(b)
-	}
-}
-
-func startSMTPCatcher(t *testing.T) (*smtpCatcher, string) {
-	t.Helper()
-	c := &smtpCatcher{}
-	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &catcherSession{c: c}, nil }))
-	srv.Domain = "localhost"
-	srv.AllowInsecureAuth = true
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	return c, "smtp://" + ln.Addr().String()
-}
-
-func (c *smtpCatcher) all() []caughtMail {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return append([]caughtMail(nil), c.msgs...)
-}
 
 // withTranscriptMail makes the env's jobs send transcript emails, as the
 // worker does, through SMTP to a catcher.
-func (x *exportEnv) withTranscriptMail(t *testing.T) *smtpCatcher {
+func (x *exportEnv) withTranscriptMail(t *testing.T) *mailtest.Server {
 	t.Helper()
-	catcher, url := startSMTPCatcher(t)
+	catcher, url := mailtest.Start(t)
 	mailer, err := workers.NewSMTPMailer(url, "Switchboard <no-reply@example.com>")
 	if err != nil {
 		t.Fatal(err)
@@ -165,7 +60,7 @@ func TestAgentEmailsTranscript(t *testing.T) {
 		t.Fatalf("visitor token on the agent route: %d %s", st, body)
 	}
 	x.runJobs()
-	if got := catcher.all(); len(got) != 0 {
+	if got := catcher.All(); len(got) != 0 {
 		t.Fatalf("refused requests sent %d emails", len(got))
 	}
 
@@ -181,11 +76,11 @@ func TestAgentEmailsTranscript(t *testing.T) {
 	x.runJobs()
 	x.runJobs() // a repeated run (the relay delivers at least once) sends nothing more
 
-	got := catcher.all()
+	got := catcher.All()
 	if len(got) != 2 {
 		t.Fatalf("want 2 emails, got %d: %+v", len(got), got)
 	}
-	to := map[string]caughtMail{}
+	to := map[string]mailtest.Mail{}
 	for _, m := range got {
 		if len(m.To) != 1 {
 			t.Fatalf("recipients %v", m.To)

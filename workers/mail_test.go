@@ -3,84 +3,23 @@ package workers_test
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/emersion/go-smtp"
 	"github.com/hibiken/asynq"
 
 	"github.com/switchboard-chat/switchboard/api/chat"
 	"github.com/switchboard-chat/switchboard/api/store/storetest"
 	"github.com/switchboard-chat/switchboard/workers"
+	"github.com/switchboard-chat/switchboard/workers/mailtest"
 )
-
-// smtpSink is a real SMTP server in-process that records what arrives.
-type smtpSink struct {
-	mu   sync.Mutex
-	msgs []sinkMsg
-}
-
-type sinkMsg struct {
-	From string
-	To   []string
-	Data string
-}
-
-type sinkSession struct {
-	sink *smtpSink
-	cur  sinkMsg
-}
-
-func (s *sinkSession) Mail(from string, _ *smtp.MailOptions) error { s.cur.From = from; return nil }
-func (s *sinkSession) Rcpt(to string, _ *smtp.RcptOptions) error {
-	s.cur.To = append(s.cur.To, to)
-	return nil
-}
-func (s *sinkSession) Data(r io.Reader) error {
-	b, err := io.ReadAll(r)
-	if err != nil {
-		return err
-	}
-	s.cur.Data = string(b)
-	s.sink.mu.Lock()
-	s.sink.msgs = append(s.sink.msgs, s.cur)
-	s.sink.mu.Unlock()
-	s.cur = sinkMsg{}
-	return nil
-}
-func (s *sinkSession) Reset()        { s.cur = sinkMsg{} }
-func (s *sinkSession) Logout() error { return nil }
-
-func startSMTP(t *testing.T) (*smtpSink, string) {
-	t.Helper()
-	sink := &smtpSink{}
-	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &sinkSession{sink: sink}, nil }))
-	srv.Domain = "localhost"
-	srv.AllowInsecureAuth = true
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	return sink, "smtp://" + ln.Addr().String()
-}
-
-func (s *smtpSink) all() []sinkMsg {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]sinkMsg(nil), s.msgs...)
-}
 
 func TestPostmanSendsOncePerKey(t *testing.T) {
 	ctx := context.Background()
 	db := storetest.Open(t)
 	fx := storetest.Seed(t, db)
-	sink, url := startSMTP(t)
+	sink, url := mailtest.Start(t)
 	mailer, err := workers.NewSMTPMailer(url, "Switchboard <no-reply@example.com>")
 	if err != nil {
 		t.Fatal(err)
@@ -92,8 +31,8 @@ func TestPostmanSendsOncePerKey(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	got := sink.all()
-	if len(got) != 1 || got[0].To[0] != "visitor@example.com" || !strings.Contains(got[0].Data, "Subject: Your conversation") || !strings.Contains(got[0].Data, "Hello there") {
+	got := sink.All()
+	if len(got) != 1 || got[0].To[0] != "visitor@example.com" || !strings.Contains(got[0].Raw, "Subject: Your conversation") || !strings.Contains(got[0].Raw, "Hello there") {
 		t.Fatalf("SMTP received %d messages: %+v", len(got), got)
 	}
 	// The mailbox keeps the record of what was sent.
@@ -121,7 +60,7 @@ func TestAgentDigestAndTranscript(t *testing.T) {
 	ctx := context.Background()
 	db := storetest.Open(t)
 	fx := storetest.Seed(t, db)
-	sink, url := startSMTP(t)
+	sink, url := mailtest.Start(t)
 	mailer, _ := workers.NewSMTPMailer(url, "Switchboard <no-reply@example.com>")
 	var tasks []*asynq.Task
 	n := &workers.Notifier{Store: db, Postman: &workers.Postman{Store: db, Mailer: mailer},
@@ -145,8 +84,8 @@ func TestAgentDigestAndTranscript(t *testing.T) {
 	if err := n.ProcessTask(ctx, tasks[len(tasks)-1]); err != nil { // the duplicate digest task finds nothing pending
 		t.Fatal(err)
 	}
-	got := sink.all()
-	if len(got) != 1 || got[0].To[0] != fx.Admin.Email || strings.Count(strings.ToLower(got[0].Data), "conversation #") != 3 {
+	got := sink.All()
+	if len(got) != 1 || got[0].To[0] != fx.Admin.Email || strings.Count(strings.ToLower(got[0].Raw), "conversation #") != 3 {
 		t.Fatalf("digest: %d emails %+v", len(got), got)
 	}
 
@@ -158,8 +97,8 @@ func TestAgentDigestAndTranscript(t *testing.T) {
 	if err := n.Transcript(ctx, workers.OutboxPayload{EventID: 500, WorkspaceID: fx.Workspace.ID, Topic: chat.EventTranscriptRequested, Data: data}); err != nil {
 		t.Fatal(err)
 	}
-	got = sink.all()
-	if len(got) != 2 || got[1].To[0] != "me@example.com" || !strings.Contains(got[1].Data, "Where is my order?") {
+	got = sink.All()
+	if len(got) != 2 || got[1].To[0] != "me@example.com" || !strings.Contains(got[1].Raw, "Where is my order?") {
 		t.Fatalf("transcript email: %+v", got)
 	}
 
@@ -176,7 +115,7 @@ func TestVisitorReplyEmail(t *testing.T) {
 	if err := db.UpdateVisitor(ctx, v); err != nil {
 		t.Fatal(err)
 	}
-	sink, url := startSMTP(t)
+	sink, url := mailtest.Start(t)
 	mailer, _ := workers.NewSMTPMailer(url, "Switchboard <no-reply@example.com>")
 	var tasks []*asynq.Task
 	n := &workers.Notifier{Store: db, Postman: &workers.Postman{Store: db, Mailer: mailer},
@@ -205,13 +144,13 @@ func TestVisitorReplyEmail(t *testing.T) {
 	if err := digest.ProcessTask(ctx, tasks[0]); err != nil {
 		t.Fatal(err)
 	}
-	got := sink.all()
-	if len(got) != 1 || !strings.Contains(got[0].Data, "Your refund is on its way") || !strings.Contains(got[0].Data, "Anything else?") || strings.Contains(got[0].Data, "Seen in the widget") {
+	got := sink.All()
+	if len(got) != 1 || !strings.Contains(got[0].Raw, "Your refund is on its way") || !strings.Contains(got[0].Raw, "Anything else?") || strings.Contains(got[0].Raw, "Seen in the widget") {
 		t.Fatalf("visitor digest: %+v", got)
 	}
 	// Nothing left to send the second time.
-	if err := digest.ProcessTask(ctx, tasks[0]); err != nil || len(sink.all()) != 1 {
-		t.Fatalf("second digest: %v, %d emails", err, len(sink.all()))
+	if err := digest.ProcessTask(ctx, tasks[0]); err != nil || len(sink.All()) != 1 {
+		t.Fatalf("second digest: %v, %d emails", err, len(sink.All()))
 	}
 }
 
