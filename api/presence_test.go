@@ -3,16 +3,10 @@ package api_test
 import (
 	"context"
 	"encoding/json"
-	"fmt"
-	"os"
 	"testing"
 	"time"
 
-	"github.com/alicebob/miniredis/v2"
-	"github.com/redis/go-redis/v9"
-
 	"github.com/switchboard-chat/switchboard/api"
-	"github.com/switchboard-chat/switchboard/api/realtime"
 )
 
 // presenceFrame returns the next presence frame.
@@ -43,23 +37,7 @@ func presenceAbout(t *testing.T, w *wsClient, field string, id int64) map[string
 // a visitor whose node died (heartbeats stop, no goodbye) is announced
 // offline once the presence TTL has passed.
 func TestPresenceGone(t *testing.T) {
-	var client *redis.Client
-	if u := os.Getenv("SWITCHBOARD_TEST_REDIS_URL"); u != "" {
-		opt, err := redis.ParseURL(u)
-		if err != nil {
-			t.Fatal(err)
-		}
-		client = redis.NewClient(opt)
-	} else {
-		m := miniredis.NewMiniRedis()
-		if err := m.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(m.Close)
-		client = redis.NewClient(&redis.Options{Addr: m.Addr()})
-	}
-	t.Cleanup(func() { client.Close() })
-	presence := realtime.NewPresence(client, fmt.Sprintf("sbtest%d:", time.Now().UnixNano()), 2*time.Second)
+	presence := testPresence(t, 2*time.Second)
 	e := newEnvWith(t, api.Config{Presence: presence, PresenceEvery: 500 * time.Millisecond})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})

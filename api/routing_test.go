@@ -17,9 +17,10 @@ import (
 	"github.com/switchboard-chat/switchboard/api/routing"
 )
 
-// newRoutedEnv is newEnv with presence and the routing engine running, as
-// `serve` wires them.
-func newRoutedEnv(t testing.TB, cfg api.Config) *env {
+// testPresence keeps presence in the real Redis when
+// SWITCHBOARD_TEST_REDIS_URL is set, else in an in-process one, under a
+// prefix of its own.
+func testPresence(t testing.TB, ttl time.Duration) *realtime.Presence {
 	t.Helper()
 	var client *redis.Client
 	if u := os.Getenv("SWITCHBOARD_TEST_REDIS_URL"); u != "" {
@@ -37,7 +38,14 @@ func newRoutedEnv(t testing.TB, cfg api.Config) *env {
 		client = redis.NewClient(&redis.Options{Addr: m.Addr()})
 	}
 	t.Cleanup(func() { client.Close() })
-	presence := realtime.NewPresence(client, fmt.Sprintf("sbtest%d:", time.Now().UnixNano()), time.Minute)
+	return realtime.NewPresence(client, fmt.Sprintf("sbtest%d:", time.Now().UnixNano()), ttl)
+}
+
+// newRoutedEnv is newEnv with presence and the routing engine running, as
+// `serve` wires them.
+func newRoutedEnv(t testing.TB, cfg api.Config) *env {
+	t.Helper()
+	presence := testPresence(t, time.Minute)
 	var e *env
 	engine := routing.New(nil, presence, func(ctx context.Context, c *chat.Conversation, m *chat.Message) {
 		e.srv.RoutingNotify(ctx, c, m)
