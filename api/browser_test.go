@@ -61,6 +61,13 @@ func requireBrowser(t *testing.T) {
 // profile, bounded by browserBudget. It returns the browser's context.
 func startBrowser(t *testing.T) context.Context {
 	t.Helper()
+	return startBrowserWith(t, browserBudget)
+}
+
+// startBrowserWith is startBrowser with another budget and extra
+// command-line flags (such as the browser's languages).
+func startBrowserWith(t *testing.T, budget time.Duration, extra ...chromedp.ExecAllocatorOption) context.Context {
+	t.Helper()
 	dir, err := os.MkdirTemp("", "switchboard-chromium-")
 	if err != nil {
 		t.Fatal(err)
@@ -78,7 +85,8 @@ func startBrowser(t *testing.T) context.Context {
 		chromedp.Flag("no-first-run", true),
 		chromedp.Flag("disable-quic", true),
 	)
-	root, cancelRoot := context.WithTimeout(context.Background(), browserBudget)
+	opts = append(opts, extra...)
+	root, cancelRoot := context.WithTimeout(context.Background(), budget)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(root, opts...)
 	browserCtx, cancelBrowser := chromedp.NewContext(allocCtx)
 	t.Cleanup(func() {

@@ -35,46 +35,6 @@ import (
 // than most of widget_browser_test.go, on machines running other tests.
 const wmBudget = 2 * time.Minute
 
-// wmStartBrowser is startBrowser with extra command-line flags (such as
-// the browser's languages, which only a flag sets for every frame,
-// cross-site iframes included).
-func wmStartBrowser(t *testing.T, extra ...chromedp.ExecAllocatorOption) context.Context {
-	t.Helper()
-	dir, err := os.MkdirTemp("", "switchboard-chromium-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromiumPath),
-		chromedp.UserDataDir(dir),
-		chromedp.WindowSize(1280, 800),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("disable-quic", true),
-	)
-	opts = append(opts, extra...)
-	root, cancelRoot := context.WithTimeout(context.Background(), wmBudget)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(root, opts...)
-	browserCtx, cancelBrowser := chromedp.NewContext(allocCtx)
-	t.Cleanup(func() {
-		cancelBrowser()
-		cancelAlloc() // waits for the browser to exit
-		cancelRoot()
-		if err := os.RemoveAll(dir); err != nil {
-			t.Logf("removing the browser profile %s: %v", dir, err)
-		}
-	})
-	if err := chromedp.Do(browserCtx); err != nil {
-		t.Fatalf("starting %s: %v", chromiumPath, err)
-	}
-	return browserCtx
-}
-
 // wmWords is the widget's dictionary for a language (widget/src/lang).
 func wmWords(t *testing.T, lang string) map[string]string {
 	t.Helper()
@@ -114,7 +74,7 @@ func TestWidgetMoreBrowserLanguage(t *testing.T) {
 	de, es, en := wmWords(t, "de"), wmWords(t, "es"), wmWords(t, "en")
 
 	t.Run("German browser", func(t *testing.T) {
-		browser := wmStartBrowser(t, chromedp.Flag("accept-lang", "de-DE,de"))
+		browser := startBrowserWith(t, wmBudget, chromedp.Flag("accept-lang", "de-DE,de"))
 		skip := ""
 		for i, hostURL := range []string{plainURL, spanishURL} {
 			host, frame := wbOpen(t, browser, hostURL, e.URL, skip)
@@ -139,7 +99,7 @@ func TestWidgetMoreBrowserLanguage(t *testing.T) {
 	})
 
 	t.Run("Japanese browser", func(t *testing.T) {
-		browser := wmStartBrowser(t, chromedp.Flag("accept-lang", "ja"))
+		browser := startBrowserWith(t, wmBudget, chromedp.Flag("accept-lang", "ja"))
 		host, frame := wbOpen(t, browser, spanishURL, e.URL, "")
 		if got := evalJS[string](frame, `navigator.language`); got != "ja" {
 			t.Fatalf("the frame's navigator.language is %q: the flag did not take", got)
@@ -197,7 +157,7 @@ func TestWidgetMoreNotifications(t *testing.T) {
 	requireBrowser(t)
 	e := newEnv(t)
 	hostURL := wbHost(t, wbHostOpts{chatURL: e.URL, siteKey: e.site.PublicKey, csp: true})
-	browser := wmStartBrowser(t)
+	browser := startBrowserWith(t, wmBudget)
 	host, frame := wbOpen(t, browser, hostURL, e.URL, "")
 	host.do("record the title", chromedp.Evaluate[chromedp.Void](wmTitleRecorder))
 	frame.do("record the chime", chromedp.Evaluate[chromedp.Void](wmChimeRecorder))
@@ -275,7 +235,7 @@ func TestWidgetMoreConversations(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	hostURL := wbHost(t, wbHostOpts{chatURL: e.URL, siteKey: e.site.PublicKey, csp: true})
-	browser := wmStartBrowser(t)
+	browser := startBrowserWith(t, wmBudget)
 	host, frame := wbOpen(t, browser, hostURL+"#open", e.URL, "")
 	vid := int64(wbEvents(host, "ready")[0]["visitor_id"].(float64))
 	agent := e.loginAgent(e.admin.Email, e.password)
@@ -417,7 +377,7 @@ func TestWidgetMoreQueue(t *testing.T) {
 	_, _, ahead2 := cbVisitorChat(e, "Third: is the sale on tents still on?")
 
 	hostURL := wbHost(t, wbHostOpts{chatURL: e.URL, siteKey: e.site.PublicKey, csp: true})
-	browser := wmStartBrowser(t)
+	browser := startBrowserWith(t, wmBudget)
 	host, frame := wbOpen(t, browser, hostURL+"#open", e.URL, "")
 	online := wmWords(t, "en")["online"]
 	waitFor[bool](frame, "the team shows online (live chat, not the offline form)", `document.getElementById('sb-status').textContent === `+jsQuote(online)+` && !document.getElementById('sb-form').hidden`)
@@ -579,7 +539,7 @@ func TestWidgetMoreNoThirdParties(t *testing.T) {
 	e := newEnv(t)
 	hostURL := wbHost(t, wbHostOpts{chatURL: e.URL, siteKey: e.site.PublicKey, csp: true})
 	hostOrigin := strings.TrimSuffix(hostURL, "/")
-	browser := wmStartBrowser(t)
+	browser := startBrowserWith(t, wmBudget)
 	rec := &wmRecorder{}
 	hostCtx, cancel := chromedp.NewContext(browser, chromedp.WithNewBrowserContext(), chromedp.WithListener(rec.listener("page")))
 	t.Cleanup(cancel)
@@ -699,7 +659,7 @@ func TestWidgetMoreInstallSnippet(t *testing.T) {
 		t.Errorf("docs/widget.md's CSP lines do not allow the stub line (its hash is %s)", hash)
 	}
 
-	browserCtx := wmStartBrowser(t)
+	browserCtx := startBrowserWith(t, wmBudget)
 	tab := cbLogin(t, browserCtx, e, "admin console", e.admin.Email)
 	for _, name := range []string{"clipboard-read", "clipboard-write"} {
 		if _, err := chromedp.CallBrowser(tab.ctx, browser.SetPermission, browser.SetPermissionParams{
