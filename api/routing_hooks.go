@@ -95,10 +95,10 @@ func (s *Server) announceGone(c *wsConn) {
 		}
 		return
 	}
-	if seen, err := s.cfg.Presence.Seen(ctx, kind, ws); err != nil {
+	if still, err := s.cfg.Presence.Present(ctx, kind, ws, id); err != nil {
 		s.log.Warn("presence", "err", err)
 		return
-	} else if _, still := seen[id]; still {
+	} else if still {
 		return
 	}
 	s.publish(ctx, workspaceTopic(ws), gonePresence(kind, id))

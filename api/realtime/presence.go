@@ -81,6 +81,29 @@ func (p *Presence) Seen(ctx context.Context, kind string, workspaceID int64) (ma
 	return out, nil
 }
 
+// Present reports whether a person has a live connection, without reading
+// everyone else's (a disconnect asks it: the set may hold thousands).
+func (p *Presence) Present(ctx context.Context, kind string, workspaceID, id int64) (bool, error) {
+	min := float64(time.Now().Add(-p.TTL).UnixMilli())
+	match := strconv.FormatInt(id, 10) + "|*"
+	var cursor uint64
+	for {
+		// ZSCAN returns member, score, member, score ...
+		kv, next, err := p.client.ZScan(ctx, p.key(kind, workspaceID), cursor, match, 500).Result()
+		if err != nil {
+			return false, err
+		}
+		for i := 1; i < len(kv); i += 2 {
+			if score, err := strconv.ParseFloat(kv[i], 64); err == nil && score >= min {
+				return true, nil
+			}
+		}
+		if cursor = next; cursor == 0 {
+			return false, nil
+		}
+	}
+}
+
 // LastSeen returns when a person last had a live connection (their last
 // heartbeat or clean disconnect), zero when never. It decides whether they
 // have been away longer than a grace period.

@@ -31,6 +31,15 @@ func TestPresenceTTL(t *testing.T) {
 		t.Fatalf("seen %v", seen)
 	}
 	must(p.Leave(ctx, "agent", 1, 30, "conn-x"))
+	present := func(id int64) bool {
+		t.Helper()
+		ok, err := p.Present(ctx, "agent", 1, id)
+		must(err)
+		return ok
+	}
+	if !present(10) || present(30) || present(2) || present(40) {
+		t.Fatalf("present before the TTL: 10=%v 30=%v 2=%v 40=%v", present(10), present(30), present(2), present(40))
+	}
 	// Node A dies (agent 10 stops); node B keeps heartbeating agent 20.
 	for i := 0; i < 5; i++ {
 		time.Sleep(200 * time.Millisecond)
@@ -46,6 +55,9 @@ func TestPresenceTTL(t *testing.T) {
 	}
 	if _, ok := seen[30]; ok {
 		t.Fatal("agent who left cleanly is still present")
+	}
+	if present(10) || !present(20) {
+		t.Fatalf("present after the TTL: 10=%v 20=%v", present(10), present(20))
 	}
 	last, err := p.LastSeen(ctx, "agent", 1, 30)
 	must(err)
