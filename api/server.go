@@ -69,6 +69,7 @@ type Server struct {
 	logins *rateLimiter // failed logins per lower-cased email
 	// transcriptMails counts the transcripts each agent emailed (by id).
 	transcriptMails *rateLimiter
+	limits          *widgetLimits // the visitor API's, built by routes()
 
 	connsMu  sync.Mutex
 	conns    map[*wsConn]struct{}
@@ -156,8 +157,9 @@ func (s *Server) routes() {
 	v1.POST("/auth/forgot", s.forgotPassword)
 
 	// Widget (visitor) API; its writes are rate limited (widget_limits.go).
-	lim := s.newWidgetLimits()
-	v1.POST("/widget/sessions", s.widgetSession, lim.gate)
+	s.limits = s.newWidgetLimits()
+	lim := s.limits
+	v1.POST("/widget/sessions", s.widgetSession)
 	v1.GET("/widget/ws", s.visitorWS)
 	w := v1.Group("/widget", s.requireVisitor)
 	w.GET("/conversations", s.widgetConversations)
@@ -169,7 +171,7 @@ func (s *Server) routes() {
 	w.GET("/attachments/:id", s.widgetDownload)
 	w.GET("/availability", s.widgetAvailability)
 	w.GET("/conversations/:id/queue", s.widgetQueue)
-	w.POST("/identify", s.identify, lim.write, lim.gate)
+	w.POST("/identify", s.identify, lim.write)
 	w.PATCH("/visitor", s.patchVisitor, lim.write)
 	w.POST("/conversations/:id/rating", s.rateConversation, lim.write)
 	w.POST("/conversations/:id/transcript", s.requestTranscript, lim.write, lim.transcript)

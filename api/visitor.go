@@ -229,7 +229,7 @@ func (s *Server) identify(c *echo.Context) error {
 	}
 	if target == nil {
 		// A fresh visitor row: the same per-address budget as a new session.
-		if err := allowNewVisitor(c); err != nil {
+		if err := s.limits.newVisitor(c); err != nil {
 			return err
 		}
 		target = &chat.Visitor{WorkspaceID: v.WorkspaceID, SiteID: v.SiteID, LastPage: v.LastPage, UserAgent: v.UserAgent,

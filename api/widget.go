@@ -68,7 +68,7 @@ func (s *Server) widgetSession(c *echo.Context) error {
 	// Without a token this can only create a visitor: count it against the
 	// client's address before any database work (widget_limits.go).
 	if in.Token == "" {
-		if err := allowNewVisitor(c); err != nil {
+		if err := s.limits.newVisitor(c); err != nil {
 			return err
 		}
 	}
@@ -108,7 +108,7 @@ func (s *Server) widgetSession(c *echo.Context) error {
 	if in.Token != "" {
 		v, sess, err := s.store.VisitorBySession(ctx, HashToken(in.Token))
 		if err == nil && sess.SiteID == site.ID {
-			if err := allowVisitorWrite(c, v.ID); err != nil {
+			if err := s.limits.visitorWrite(c, v.ID); err != nil {
 				return err
 			}
 			v, err = s.store.EditVisitor(ctx, v.WorkspaceID, v.ID, func(v *chat.Visitor) error {
@@ -127,7 +127,7 @@ func (s *Server) widgetSession(c *echo.Context) error {
 			return c.JSON(http.StatusOK, widgetSessionResponse{Token: in.Token, Visitor: v, Site: toPublicSite(site), Availability: avail, ExpiresAt: sess.ExpiresAt})
 		}
 		// A stale or foreign token: this becomes a new visitor after all.
-		if err := allowNewVisitor(c); err != nil {
+		if err := s.limits.newVisitor(c); err != nil {
 			return err
 		}
 	}

@@ -64,8 +64,8 @@ var rateLimited = promauto.NewCounterVec(prometheus.CounterOpts{
 	Help: "Visitor API requests refused by a rate limit (HTTP 429), by limit.",
 }, []string{"limit"})
 
-// widgetLimits are one server's visitor API limits. routes() builds them
-// and attaches them to routes as middleware.
+// widgetLimits are one server's visitor API limits (Server.limits): route
+// middleware, and checks for handlers that decide late.
 type widgetLimits struct {
 	newVisitors *keyedLimiter // by client address (see clientKey)
 	sends       *keyedLimiter // by visitor id
@@ -79,18 +79,6 @@ func (s *Server) newWidgetLimits() *widgetLimits {
 		sends:       newKeyedLimiter("visitor_send", rate.Limit(s.cfg.FrameRate), s.cfg.FrameBurst, maxLimiterKeys),
 		writes:      newKeyedLimiter("visitor_write", rate.Every(visitorWriteEvery), visitorWriteBurst, maxLimiterKeys),
 		transcripts: newKeyedLimiter("visitor_transcript", rate.Every(transcriptEvery), transcriptBurst, maxLimiterKeys),
-	}
-}
-
-const ctxWidgetLimits = "sb.widgetLimits"
-
-// gate makes the limits available to handlers that decide late whether a
-// request creates a visitor (allowNewVisitor) or resumes one
-// (allowVisitorWrite): the session and identify endpoints.
-func (l *widgetLimits) gate(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c *echo.Context) error {
-		c.Set(ctxWidgetLimits, l)
-		return next(c)
 	}
 }
 
@@ -126,23 +114,17 @@ func (l *widgetLimits) transcript(next echo.HandlerFunc) echo.HandlerFunc {
 	return perVisitor(l.transcripts)(next)
 }
 
-// allowNewVisitor takes one token from the client address's new-visitor
-// bucket; call it before anything is stored for a new visitor.
-func allowNewVisitor(c *echo.Context) error {
-	l, _ := c.Get(ctxWidgetLimits).(*widgetLimits)
-	if l == nil {
-		return nil // route registered without gate: nothing to count against
-	}
+// newVisitor takes one token from the client address's new-visitor bucket,
+// for handlers that learn late whether a request creates a visitor (a
+// session without a valid token, an identify that starts a fresh one); call
+// it before anything is stored.
+func (l *widgetLimits) newVisitor(c *echo.Context) error {
 	return l.newVisitors.take(c, clientKey(c.RealIP()))
 }
 
-// allowVisitorWrite takes one token from visitor id's write bucket, for
-// handlers that learn the visitor themselves (a session resume).
-func allowVisitorWrite(c *echo.Context, visitorID int64) error {
-	l, _ := c.Get(ctxWidgetLimits).(*widgetLimits)
-	if l == nil {
-		return nil
-	}
+// visitorWrite takes one token from visitor id's write bucket, for handlers
+// that learn the visitor themselves (a session resume).
+func (l *widgetLimits) visitorWrite(c *echo.Context, visitorID int64) error {
 	return l.writes.take(c, strconv.FormatInt(visitorID, 10))
 }
 
@@ -150,10 +132,8 @@ func allowVisitorWrite(c *echo.Context, visitorID int64) error {
 // for IPv4, its /64 for IPv6 (one subscriber usually holds a whole /64, so
 // per address would be no limit at all).
 //
-// The address is Echo's RealIP, which is the TCP peer: the server sets no
-// IPExtractor, so X-Forwarded-For is not trusted. Behind a reverse proxy
-// every client therefore shares the proxy's address (and its new-visitor
-// budget) until the server is taught which proxies to trust.
+// The address is Echo's RealIP: the TCP peer, or for a peer among
+// Config.TrustedProxies the client named in X-Forwarded-For.
 func clientKey(ip string) string {
 	a, err := netip.ParseAddr(ip)
 	if err != nil {
