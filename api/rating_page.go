@@ -17,73 +17,73 @@ import (
 // RatingRequests): GET shows the form with the linked score chosen, POST
 // records the rating. The signed query (w, e, s) is the credential.
 
-// ratingLink checks the signed query and loads what the page needs. A bad
-// link is not an error for the visitor: it gets the "expired" page.
-func (s *Server) ratingLink(c *echo.Context, q url.Values) (*chat.Conversation, *chat.Site, *chat.Visitor, error) {
-	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
-	if err != nil || id <= 0 {
-		return nil, nil, nil, nil
+// ratingLink checks the link's signed query and loads the conversation and
+// the page's look. A bad, expired or purged link is not an error for the
+// visitor: conv is nil and d is the "expired" page.
+func (s *Server) ratingLink(c *echo.Context) (conv *chat.Conversation, d rating.PageData, err error) {
+	q := c.Request().URL.Query()
+	d = rating.PageData{State: rating.PageInvalid, Locale: acceptLanguage(c)}
+	id, perr := strconv.ParseInt(c.Param("id"), 10, 64)
+	if perr != nil || id <= 0 {
+		return nil, d, nil
 	}
 	ctx := c.Request().Context()
 	key, err := s.store.LinkKey(ctx, chat.LinkKeyRatings)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, d, err
 	}
 	ws, ok := chat.VerifyLink(key, chat.LinkPurposeRating, id, q.Get("w"), q.Get("e"), q.Get("s"), time.Now())
 	if !ok {
-		return nil, nil, nil, nil
+		return nil, d, nil
 	}
-	conv, err := s.store.Conversation(ctx, ws, id)
+	conv, err = s.store.Conversation(ctx, ws, id)
 	if chat.ErrorCode(err) == chat.ENOTFOUND {
-		return nil, nil, nil, nil // purged since the email went out
+		return nil, d, nil // purged since the email went out
 	} else if err != nil {
-		return nil, nil, nil, err
+		return nil, d, err
 	}
 	site, err := s.store.Site(ctx, ws, conv.SiteID)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, d, err
 	}
 	v, err := s.store.Visitor(ctx, ws, conv.VisitorID)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, d, err
 	}
-	return conv, site, v, nil
-}
-
-func (s *Server) ratingPage(c *echo.Context) error {
-	q := c.Request().URL.Query()
-	conv, site, v, err := s.ratingLink(c, q)
-	if err != nil {
-		return err
-	}
-	if conv == nil {
-		return s.renderRating(c, http.StatusNotFound, rating.PageData{State: rating.PageInvalid, Locale: acceptLanguage(c)})
-	}
-	d := rating.PageData{State: rating.PageForm, Site: site.Name, Locale: v.Locale, Color: site.Settings.Color,
+	d = rating.PageData{State: rating.PageForm, Site: site.Name, Locale: v.Locale, Color: site.Settings.Color,
 		Action: c.Request().URL.Path + "?" + signedQuery(q)}
 	if conv.Status != chat.ConvClosed {
 		d.State = rating.PageReopened
 	}
-	d.Score, _ = strconv.Atoi(q.Get("score"))
 	if conv.Rating != nil {
 		d.Current = *conv.Rating
 	}
-	return s.renderRating(c, http.StatusOK, d)
+	return conv, d, nil
 }
 
-func (s *Server) submitRating(c *echo.Context) error {
-	q := c.Request().URL.Query()
-	conv, site, v, err := s.ratingLink(c, q)
+func (s *Server) ratingPage(c *echo.Context) error {
+	conv, d, err := s.ratingLink(c)
 	if err != nil {
 		return err
 	}
 	if conv == nil {
-		return s.renderRating(c, http.StatusNotFound, rating.PageData{State: rating.PageInvalid, Locale: acceptLanguage(c)})
+		return s.renderRating(c, http.StatusNotFound, d)
 	}
-	d := rating.PageData{Site: site.Name, Locale: v.Locale, Color: site.Settings.Color, Action: c.Request().URL.Path + "?" + signedQuery(q)}
+	d.Score, _ = strconv.Atoi(c.QueryParam("score"))
+	return s.renderRating(c, http.StatusOK, d)
+}
+
+func (s *Server) submitRating(c *echo.Context) error {
+	conv, d, err := s.ratingLink(c)
+	if err != nil {
+		return err
+	}
+	if conv == nil {
+		return s.renderRating(c, http.StatusNotFound, d)
+	}
+	d.State = rating.PageForm
 	score, err := strconv.Atoi(c.Request().PostFormValue("score"))
 	if err != nil || score < 1 || score > 5 {
-		d.State = rating.PageForm
 		return s.renderRating(c, http.StatusBadRequest, d)
 	}
 	ctx := c.Request().Context()
@@ -94,7 +94,7 @@ func (s *Server) submitRating(c *echo.Context) error {
 		d.State = rating.PageReopened
 		return s.renderRating(c, http.StatusConflict, d)
 	case chat.EINVALID:
-		d.State, d.Score = rating.PageForm, score
+		d.Score = score
 		return s.renderRating(c, http.StatusBadRequest, d)
 	default:
 		return err
