@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
-	"net/mail"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -99,7 +98,7 @@ func (f *visitorFields) validate() error {
 	if f.Email != nil {
 		*f.Email = strings.TrimSpace(*f.Email)
 		if *f.Email != "" {
-			if a, err := mail.ParseAddress(*f.Email); err != nil || a.Address != *f.Email || len(*f.Email) > 254 {
+			if !validEmail(*f.Email) {
 				return chat.Errorf(chat.EINVALID, "email is not a valid address")
 			}
 		}
@@ -300,7 +299,7 @@ func (s *Server) requestTranscript(c *echo.Context) error {
 		return err
 	}
 	in.Email = strings.TrimSpace(in.Email)
-	if a, err := mail.ParseAddress(in.Email); err != nil || a.Address != in.Email || len(in.Email) > 254 {
+	if !validEmail(in.Email) {
 		return chat.Errorf(chat.EINVALID, "email is not a valid address")
 	}
 	ctx := c.Request().Context()
